@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+/* The event: a flat list of (key, value) fields plus the record's time,
+ * offsets and severity. Keys are interned once in struct keys (built-in ECS
+ * keys first, then every key a mapping names) and carry what encoders need:
+ * their rank in sorted order, their dotted segments, whether they hold an
+ * array. Values point into the record or into the event's scratch space;
+ * nothing is allocated per event. */
+#ifndef SHIM_EVENT_H
+#define SHIM_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+
+#define KEYS_MAX 512            /* distinct field names, all mappings */
+#define KEY_NAME_MAX 96         /* bytes in one dotted name */
+#define KEY_SEGS_MAX 8          /* dots + 1 */
+#define EVENT_MAX_FIELDS 96     /* values in one event (array items count) */
+#define EVENT_SCRATCH_BYTES (16u * 1024u) /* converted values of one event */
+
+/* Keys every event may carry; their ids are fixed. */
+enum key_builtin {
+        K_TIMESTAMP,            /* @timestamp */
+        K_MESSAGE,
+        K_TAGS,
+        K_EVENT_ORIGINAL,
+        K_EVENT_MODULE,
+        K_EVENT_DATASET,
+        K_EVENT_KIND,
+        K_EVENT_CATEGORY,
+        K_EVENT_TYPE,
+        K_EVENT_ACTION,
+        K_EVENT_OUTCOME,
+        K_EVENT_SEVERITY,
+        K_EVENT_TIMEZONE,
+        K_LOG_LEVEL,
+        K_LOG_FILE_PATH,
+        K_LOG_OFFSET,
+        K_LOG_FLAGS,
+        K_HOST_NAME,
+        K_RELATED_IP,
+        K_RELATED_USER,
+        K_USER_NAME,
+        K_SM_LOG_TYPE,
+        K_SM_TAG,
+        K__BUILTIN_COUNT
+};
+
+struct key {
+        char name[KEY_NAME_MAX];
+        uint8_t len;
+        uint8_t is_array;
+        uint8_t nseg;
+        uint8_t seg_off[KEY_SEGS_MAX];
+        uint8_t seg_len[KEY_SEGS_MAX];
+        uint16_t rank;          /* position in sorted order */
+        uint8_t related;        /* enum key_related: copied into related.* */
+};
+
+enum key_related { REL_NONE, REL_IP, REL_USER };
+
+struct keys {
+        unsigned n;
+        int finished;
+        struct key k[KEYS_MAX];
+};
+
+/* Fill the registry with the built-in keys. Returns NULL on out of memory. */
+struct keys *keys_new(void);
+void keys_free(struct keys *keys);
+
+/* Id of name (interned on first use). Returns the id (>= 0), -EINVAL for a
+ * malformed name, -ENOSPC past KEYS_MAX, -EBUSY after keys_finish. */
+int keys_intern(struct keys *keys, const char *name, size_t len);
+
+/* Rank the keys for encoding. Returns 0, or -EINVAL when one key is both a
+ * value and an object ("a.b" and "a.b.c"); err names them. */
+int keys_finish(struct keys *keys, struct diag *err);
+
+/* Whether a key is an array in ECS (event.category, related.ip, ...). */
+int keys_is_array_name(const char *name, size_t len);
+
+enum val_kind { VAL_STR, VAL_NUM, VAL_BOOL };
+
+struct field {
+        uint16_t key;
+        uint8_t kind;           /* enum val_kind */
+        uint32_t len;           /* VAL_STR */
+        union {
+                const char *str;
+                int64_t num;    /* VAL_NUM, VAL_BOOL (0/1) */
+        } v;
+};
+
+enum severity { SEV_ERR = 3, SEV_WARNING = 4, SEV_NOTICE = 5, SEV_INFO = 6 };
+
+struct event {
+        const struct keys *keys;
+        int64_t ts_ms;          /* @timestamp, UTC */
+        uint64_t offset;        /* record's first byte in its file */
+        uint64_t end_offset;    /* just past its last line */
+        uint64_t seq;           /* position in the stream, from 1 */
+        int severity;           /* enum severity */
+        unsigned nfields;
+        unsigned dropped;       /* values refused: EVENT_MAX_FIELDS or scratch full */
+        size_t scratch_len;
+        uint32_t gen;
+        struct field f[EVENT_MAX_FIELDS];
+        uint32_t key_gen[KEYS_MAX];     /* == gen when key_idx is live */
+        uint8_t key_idx[KEYS_MAX];      /* index in f of a scalar key */
+        char scratch[EVENT_SCRATCH_BYTES];
+};
+
+/* The event is about 20 KiB; allocate it once and reuse it. */
+struct event *event_new(const struct keys *keys);
+void event_free(struct event *ev);
+
+/* Forget every field (O(1)). */
+void event_reset(struct event *ev);
+
+/* Set a field. A scalar key replaces its earlier value; an array key gains
+ * the value unless it holds it already. str must outlive the event's use
+ * (the record, the scratch space or static storage). Returns 0 or -ENOSPC
+ * (counted in ev->dropped). */
+int event_set_str(struct event *ev, unsigned key, const char *str, size_t len);
+int event_set_num(struct event *ev, unsigned key, int64_t num);
+int event_set_bool(struct event *ev, unsigned key, int b);
+
+/* Whether key has a value. */
+int event_has(const struct event *ev, unsigned key);
+/* The string value of a scalar key, or NULL. */
+const char *event_get_str(const struct event *ev, unsigned key, size_t *ret_len);
+
+/* n bytes of scratch space valid until event_reset, or NULL when full. */
+char *event_scratch(struct event *ev, size_t n);
+
+/* Field indices ordered for encoding (by key rank; array items keep their
+ * order). Writes ev->nfields entries to order. */
+void event_sorted(const struct event *ev, uint8_t *order);
+
+#endif

@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: MIT */
+/* smartermail-shim: argv, wiring and modes. "parse" reads files (or
+ * standard input) once and writes one JSON event per record to standard
+ * output. Exit codes: 0 done, 1 an input or output failed, 2 usage or
+ * configuration error. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "encode_json.h"
+#include "event.h"
+#include "frame.h"
+#include "log.h"
+#include "mapping.h"
+#include "normalize.h"
+#include "options.h"
+#include "stamp.h"
+
+#ifndef SHIM_VERSION
+#define SHIM_VERSION "0.1.0"
+#endif
+#ifndef MAPPINGS_DIR
+#define MAPPINGS_DIR "/usr/share/smartermail-shim/mappings"
+#endif
+#define ETC_MAPPINGS_DIR "/etc/smartermail-shim/mappings"
+
+#define READ_CHUNK (1u << 20)           /* bytes per read() */
+#define OUT_FLUSH (256u * 1024u)        /* write when this much is pending */
+#define OUT_MAX (256u * 1024u * 1024u)  /* one event can never be this large */
+
+enum { EXIT_IO = 1, EXIT_USAGE = 2 };
+
+struct shim {
+        struct shim_opts opts;
+        struct keys *keys;
+        struct mapping_set *maps;
+        struct tz_conv tz;
+        struct norm norm;
+        struct event *ev;
+        struct frame *frame;
+        struct buf out;
+        char host[256];
+        char *chunk;
+        enum encoding enc;
+        int out_failed;         /* standard output is gone: stop */
+        uint64_t records;
+};
+
+static void usage(FILE *f)
+{
+        fprintf(f,
+                "Usage: smartermail-shim parse [OPTIONS] FILE...\n"
+                "       smartermail-shim --help | --version\n"
+                "\n"
+                "Reads SmarterMail log files once and writes one JSON event per record to\n"
+                "standard output. FILE may be '-' for standard input (give --type and --date).\n"
+                "The log type and date come from a YYYY.MM.DD-TYPE.log file name.\n"
+                "\n"
+                "Options:\n");
+        opts_help(f, MODE_PARSE);
+        fprintf(f, "\nExit status: 0 done, 1 an input or output failed, 2 usage or configuration error.\n");
+}
+
+static int dir_exists(const char *p)
+{
+        struct stat st;
+
+        return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* --mappings, else /etc, else the installed copy, else next to the binary
+ * (a build tree). */
+static const char *pick_mappings(const char *given, const char *argv0, char *tmp, size_t n)
+{
+        char self[PATH_MAX];
+        ssize_t l;
+        char *slash;
+
+        if (given && given[0])
+                return given;
+        if (dir_exists(ETC_MAPPINGS_DIR))
+                return ETC_MAPPINGS_DIR;
+        if (dir_exists(MAPPINGS_DIR))
+                return MAPPINGS_DIR;
+        l = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (l > 0) {
+                self[l] = '\0';
+                if ((slash = strrchr(self, '/'))) {
+                        *slash = '\0';
+                        snprintf(tmp, n, "%s/mappings", self);
+                        if (dir_exists(tmp))
+                                return tmp;
+                }
+        }
+        (void)argv0;
+        return MAPPINGS_DIR;
+}
+
+static int flush_out(struct shim *sh)
+{
+        size_t off = 0;
+
+        while (off < sh->out.len) {
+                ssize_t w = write(STDOUT_FILENO, sh->out.p + off, sh->out.len - off);
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w < 0) {
+                        sh->out_failed = 1;
+                        log_msg(LOG_LVL_ERR, "writing to standard output: %s", strerror(errno));
+                        return -errno;
+                }
+                off += (size_t)w;
+        }
+        sh->out.len = 0;
+        return 0;
+}
+
+static int emit(struct shim *sh, struct norm_file *nf, const struct frame_record *rec)
+{
+        norm_record(&sh->norm, nf, rec, sh->ev);
+        sh->ev->seq = ++sh->records;
+        if (encode_json(sh->ev, sh->enc, &sh->out) < 0) {
+                log_msg(LOG_LVL_ERR, "%s: offset %llu: event too large to encode",
+                        nf->path ? nf->path : "-", (unsigned long long)rec->offset);
+                return -ENOMEM;
+        }
+        if (sh->out.len >= OUT_FLUSH)
+                return flush_out(sh);
+        return 0;
+}
+
+/* Today's local date, for input that has none. */
+static void today(int *y, int *mo, int *d)
+{
+        time_t now = time(NULL);
+        struct tm tm;
+
+        localtime_r(&now, &tm);
+        *y = tm.tm_year + 1900;
+        *mo = tm.tm_mon + 1;
+        *d = tm.tm_mday;
+}
+
+static int parse_one(struct shim *sh, const char *path)
+{
+        struct norm_file nf;
+        struct frame_record rec;
+        char type[64] = "";
+        int y = 0, mo = 0, d = 0, has_date = 0, fd, r = 0;
+        int is_stdin = strcmp(path, "-") == 0;
+
+        if (!is_stdin && norm_name_info(path, type, sizeof(type), &y, &mo, &d) == 0)
+                has_date = 1;
+        if (sh->opts.type[0])
+                snprintf(type, sizeof(type), "%s", sh->opts.type);
+        if (sh->opts.date[0]) {
+                stamp_parse_date(sh->opts.date, strlen(sh->opts.date), &y, &mo, &d);
+                has_date = 1;
+        }
+        fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+                log_msg(LOG_LVL_ERR, "%s: %s", path, strerror(errno));
+                return -errno;
+        }
+        if (!type[0])
+                log_msg(LOG_LVL_WARNING, "%s: the name does not say the log type "
+                        "(YYYY.MM.DD-TYPE.log); reading it with the generic rules (--type sets it)",
+                        path);
+        if (!has_date) {
+                struct stat st;
+                struct tm tm;
+
+                if (!is_stdin && fstat(fd, &st) == 0 && localtime_r(&st.st_mtime, &tm)) {
+                        y = tm.tm_year + 1900;
+                        mo = tm.tm_mon + 1;
+                        d = tm.tm_mday;
+                } else {
+                        today(&y, &mo, &d);
+                }
+                log_msg(LOG_LVL_WARNING, "%s: no date in the name; lines without one are "
+                        "dated %04d.%02d.%02d (--date sets it)", path, y, mo, d);
+        }
+        norm_file_init(&nf, &sh->norm, is_stdin ? NULL : path, type, 1, y, mo, d);
+        frame_reset(sh->frame, 0);
+        for (;;) {
+                ssize_t got = read(fd, sh->chunk, READ_CHUNK);
+
+                if (got < 0 && errno == EINTR)
+                        continue;
+                if (got < 0) {
+                        r = -errno;
+                        log_msg(LOG_LVL_ERR, "%s: read: %s", path, strerror(errno));
+                        break;
+                }
+                if (got == 0)
+                        break;
+                frame_feed(sh->frame, sh->chunk, (size_t)got);
+                while (frame_next(sh->frame, &rec))
+                        if ((r = emit(sh, &nf, &rec)) < 0)
+                                goto out;
+        }
+        while (frame_flush(sh->frame, 1, &rec))
+                if ((r = emit(sh, &nf, &rec)) < 0)
+                        break;
+out:
+        if (!is_stdin)
+                close(fd);
+        return r;
+}
+
+static int setup(struct shim *sh, const char *argv0)
+{
+        char tmp[PATH_MAX + 16];
+        struct diag err = { 0 };
+        const char *dir;
+        int r;
+
+        r = tz_init(&sh->tz, sh->opts.timezone);
+        if (r < 0) {
+                log_msg(LOG_LVL_ERR, "--timezone: unknown zone '%s' (an IANA name such as "
+                        "America/Chicago)", sh->opts.timezone);
+                return EXIT_USAGE;
+        }
+        if (sh->opts.date[0]) {
+                int y, mo, d;
+                if (stamp_parse_date(sh->opts.date, strlen(sh->opts.date), &y, &mo, &d) < 0 ||
+                    !stamp_date_valid(y, mo, d)) {
+                        log_msg(LOG_LVL_ERR, "--date: '%s' is not a date YYYY.MM.DD", sh->opts.date);
+                        return EXIT_USAGE;
+                }
+        }
+        if (sh->opts.host_name[0])
+                snprintf(sh->host, sizeof(sh->host), "%s", sh->opts.host_name);
+        else if (gethostname(sh->host, sizeof(sh->host) - 1) < 0)
+                snprintf(sh->host, sizeof(sh->host), "localhost");
+        sh->keys = keys_new();
+        if (!sh->keys)
+                return EXIT_IO;
+        dir = pick_mappings(sh->opts.mappings, argv0, tmp, sizeof(tmp));
+        r = mapping_load(&sh->maps, dir, sh->keys, 1, &err);
+        if (r == -ENOMEM) {
+                log_msg(LOG_LVL_ERR, "out of memory loading mappings");
+                return EXIT_IO;
+        }
+        if (r < 0)
+                return EXIT_USAGE;      /* every problem was printed */
+        if (keys_finish(sh->keys, &err) < 0) {
+                err.file = dir;
+                diag_print(&err);
+                return EXIT_USAGE;
+        }
+        sh->norm.maps = sh->maps;
+        sh->norm.ctx.tz = &sh->tz;
+        sh->norm.host_name = sh->host;
+        sh->norm.keep_original = sh->opts.original;
+        sh->enc = sh->opts.encoding == ENC_CHOICE_FLAT   ? ENC_FLAT
+                  : sh->opts.encoding == ENC_CHOICE_GELF ? ENC_GELF
+                                                         : ENC_ECS;
+        sh->ev = event_new(sh->keys);
+        sh->frame = frame_new(sh->opts.max_record_bytes);
+        sh->chunk = malloc(READ_CHUNK);
+        buf_init(&sh->out, OUT_MAX);
+        if (!sh->ev || !sh->frame || !sh->chunk || buf_reserve(&sh->out, OUT_FLUSH * 2) < 0) {
+                log_msg(LOG_LVL_ERR, "out of memory");
+                return EXIT_IO;
+        }
+        return 0;
+}
+
+static void teardown(struct shim *sh)
+{
+        buf_done(&sh->out);
+        free(sh->chunk);
+        frame_free(sh->frame);
+        event_free(sh->ev);
+        mapping_free(sh->maps);
+        keys_free(sh->keys);
+        opts_free(&sh->opts);
+}
+
+static int cmd_parse(struct shim *sh, int argc, char **argv)
+{
+        struct diag err = { 0 };
+        int first, r, status = 0;
+
+        first = opts_parse(&sh->opts, MODE_PARSE, argc, argv, &err);
+        if (first < 0) {
+                diag_print(&err);
+                return EXIT_USAGE;
+        }
+        if (sh->opts.help) {
+                usage(stdout);
+                return 0;
+        }
+        if (sh->opts.verbose)
+                log_max_level = LOG_LVL_INFO;
+        if (first >= argc) {
+                log_msg(LOG_LVL_ERR, "parse: no FILE given (use - for standard input; see --help)");
+                return EXIT_USAGE;
+        }
+        r = setup(sh, argv[0]);
+        if (r)
+                return r;
+        for (int i = first; i < argc; i++) {
+                /* a bad input file is reported and the others still read */
+                if (parse_one(sh, argv[i]) < 0)
+                        status = EXIT_IO;
+                if (sh->out_failed)
+                        return EXIT_IO;
+        }
+        if (flush_out(sh) < 0)
+                return EXIT_IO;
+        log_msg(LOG_LVL_INFO, "%llu records", (unsigned long long)sh->records);
+        return status;
+}
+
+int main(int argc, char **argv)
+{
+        struct shim sh;
+        int r;
+
+        memset(&sh, 0, sizeof(sh));
+        if (opts_defaults(&sh.opts) < 0)
+                return EXIT_IO;
+        if (argc >= 2 && strcmp(argv[1], "parse") == 0) {
+                r = cmd_parse(&sh, argc - 1, argv + 1);
+        } else if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+                usage(stdout);
+                r = 0;
+        } else if (argc >= 2 && !strcmp(argv[1], "--version")) {
+                printf("smartermail-shim %s\n", SHIM_VERSION);
+                r = 0;
+        } else if (argc >= 2 && !strcmp(argv[1], "--options-markdown")) {
+                opts_markdown(stdout);
+                r = 0;
+        } else {
+                usage(stderr);
+                r = EXIT_USAGE;
+        }
+        teardown(&sh);
+        return r;
+}

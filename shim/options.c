@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: MIT */
+/* The option table and its parser. Long options only, plus a few short
+ * aliases; booleans also take --no-NAME. */
+#include "options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frame.h"
+
+const struct opt_spec shim_options[] = {
+        { .name = "type", .type = OPT_STR, .def = "", .off = OPT_AT(type), .arg = "TYPE",
+          .modes = MODE_PARSE, .short_name = 't',
+          .desc = "Log type of the input (smtpLog, delivery, ...); taken from a YYYY.MM.DD-TYPE.log file name when not given." },
+        { .name = "date", .type = OPT_STR, .def = "", .off = OPT_AT(date), .arg = "YYYY.MM.DD",
+          .modes = MODE_PARSE, .short_name = 'd',
+          .desc = "Date of the first line of the input; taken from the file name when not given." },
+        { .name = "timezone", .type = OPT_STR, .def = "", .off = OPT_AT(timezone), .arg = "ZONE",
+          .modes = MODE_PARSE, .short_name = 'z',
+          .desc = "IANA zone the server wrote its local times in (e.g. America/Chicago); empty means the system zone." },
+        { .name = "mappings", .type = OPT_STR, .def = "", .off = OPT_AT(mappings), .arg = "DIR",
+          .modes = MODE_PARSE, .short_name = 'm',
+          .desc = "Directory of mapping files; empty means /etc/smartermail-shim/mappings, then the installed ones." },
+        { .name = "encoding", .type = OPT_ENUM, .def = "ecs", .off = OPT_AT(encoding), .arg = "ENC",
+          .modes = MODE_PARSE, .short_name = 'e', .choices = "ecs|flat|gelf",
+          .desc = "Shape of each JSON event: nested ECS, flat dotted keys, or GELF 1.1." },
+        { .name = "host-name", .type = OPT_STR, .def = "", .off = OPT_AT(host_name), .arg = "NAME",
+          .modes = MODE_PARSE,
+          .desc = "Value of host.name in every event; empty means this machine's host name." },
+        { .name = "original", .type = OPT_BOOL, .def = "true", .off = OPT_AT(original),
+          .modes = MODE_PARSE,
+          .desc = "Keep the whole raw record in event.original (--no-original leaves it out)." },
+        { .name = "max-record-bytes", .type = OPT_SIZE, .def = "64K", .off = OPT_AT(max_record_bytes),
+          .arg = "BYTES", .modes = MODE_PARSE,
+          .desc = "Ceiling on one record (line plus continuation lines); longer records are cut and flagged truncated." },
+        { .name = "verbose", .type = OPT_BOOL, .def = "false", .off = OPT_AT(verbose),
+          .modes = MODE_PARSE, .short_name = 'v',
+          .desc = "Print informational messages on standard error." },
+        { .name = "help", .type = OPT_BOOL, .def = "false", .off = OPT_AT(help),
+          .modes = MODE_PARSE, .short_name = 'h',
+          .desc = "Print this help and exit." },
+        { .name = "version", .type = OPT_BOOL, .def = "false", .off = OPT_AT(version),
+          .modes = MODE_PARSE,
+          .desc = "Print the version and exit." },
+        { 0 }
+};
+
+static void *at(struct shim_opts *o, const struct opt_spec *s)
+{
+        return (char *)o + s->off;
+}
+
+static int parse_size(const char *v, size_t *ret)
+{
+        char *end;
+        unsigned long long n;
+
+        errno = 0;
+        n = strtoull(v, &end, 10);
+        if (errno || end == v || v[0] == '-')
+                return -EINVAL;
+        if (*end == 'K' || *end == 'k')
+                n <<= 10, end++;
+        else if (*end == 'M' || *end == 'm')
+                n <<= 20, end++;
+        else if (*end == 'G' || *end == 'g')
+                n <<= 30, end++;
+        if (*end || n > SIZE_MAX / 2)
+                return -EINVAL;
+        *ret = (size_t)n;
+        return 0;
+}
+
+static int choice_index(const char *choices, const char *v)
+{
+        size_t vl = strlen(v);
+        int idx = 0;
+
+        for (const char *p = choices; *p; idx++) {
+                const char *bar = strchr(p, '|');
+                size_t l = bar ? (size_t)(bar - p) : strlen(p);
+                if (l == vl && memcmp(p, v, l) == 0)
+                        return idx;
+                if (!bar)
+                        break;
+                p = bar + 1;
+        }
+        return -1;
+}
+
+int opts_set(struct shim_opts *o, const struct opt_spec *s, const char *v, struct diag *err)
+{
+        char **sp;
+        int idx;
+        size_t sz;
+
+        switch (s->type) {
+        case OPT_STR:
+                sp = at(o, s);
+                free(*sp);
+                if (!(*sp = strdup(v)))
+                        return -ENOMEM;
+                return 0;
+        case OPT_BOOL:
+                if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1"))
+                        *(int *)at(o, s) = 1;
+                else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "0"))
+                        *(int *)at(o, s) = 0;
+                else
+                        return diag_set(err, EINVAL, NULL, 0, s->name,
+                                        "'%s' is not true or false", v);
+                return 0;
+        case OPT_SIZE:
+                if (parse_size(v, &sz) < 0)
+                        return diag_set(err, EINVAL, NULL, 0, s->name,
+                                        "'%s' is not a size (a number, optionally with K, M or G)", v);
+                if (s->off == OPT_AT(max_record_bytes) &&
+                    (sz < FRAME_MAX_RECORD_MIN || sz > FRAME_MAX_RECORD_MAX))
+                        return diag_set(err, ERANGE, NULL, 0, s->name,
+                                        "%zu is out of range (%u to %u)", sz,
+                                        FRAME_MAX_RECORD_MIN, FRAME_MAX_RECORD_MAX);
+                *(size_t *)at(o, s) = sz;
+                return 0;
+        case OPT_ENUM:
+                idx = choice_index(s->choices, v);
+                if (idx < 0)
+                        return diag_set(err, EINVAL, NULL, 0, s->name,
+                                        "'%s' is not one of %s", v, s->choices);
+                *(int *)at(o, s) = idx;
+                return 0;
+        }
+        return -EINVAL;
+}
+
+int opts_defaults(struct shim_opts *o)
+{
+        memset(o, 0, sizeof(*o));
+        for (const struct opt_spec *s = shim_options; s->name; s++) {
+                int r = opts_set(o, s, s->def, NULL);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+void opts_free(struct shim_opts *o)
+{
+        for (const struct opt_spec *s = shim_options; s->name; s++)
+                if (s->type == OPT_STR) {
+                        free(*(char **)at(o, s));
+                        *(char **)at(o, s) = NULL;
+                }
+}
+
+#define OPTS_MAX 64
+
+int opts_parse(struct shim_opts *o, unsigned mode, int argc, char **argv, struct diag *err)
+{
+        struct option lo[2 * OPTS_MAX + 1];
+        const struct opt_spec *which[2 * OPTS_MAX];
+        char negname[OPTS_MAX][48];
+        char shorts[3 * OPTS_MAX + 2] = "+";
+        size_t n = 0, ns = 1, nn = 0;
+        int c, li;
+
+        for (const struct opt_spec *s = shim_options; s->name && n + 2 <= 2 * OPTS_MAX; s++) {
+                if (!(s->modes & mode))
+                        continue;
+                lo[n] = (struct option){ s->name, s->type == OPT_BOOL ? no_argument
+                                                                      : required_argument,
+                                         NULL, 1000 + (int)n };
+                which[n++] = s;
+                if (s->type == OPT_BOOL) {
+                        snprintf(negname[nn], sizeof(negname[0]), "no-%s", s->name);
+                        lo[n] = (struct option){ negname[nn++], no_argument, NULL, 1000 + (int)n };
+                        which[n++] = s;
+                }
+                if (s->short_name) {
+                        shorts[ns++] = s->short_name;
+                        if (s->type != OPT_BOOL)
+                                shorts[ns++] = ':';
+                }
+        }
+        lo[n] = (struct option){ 0 };
+        shorts[ns] = '\0';
+        opterr = 0;
+        optind = 1;
+        while ((c = getopt_long(argc, argv, shorts, lo, &li)) != -1) {
+                const struct opt_spec *s = NULL;
+                const char *val = optarg;
+                int r;
+
+                if (c >= 1000) {
+                        s = which[c - 1000];
+                        if (s->type == OPT_BOOL)
+                                val = strncmp(lo[c - 1000].name, "no-", 3) == 0 &&
+                                      strncmp(s->name, "no-", 3) != 0 ? "false" : "true";
+                } else if (c == '?' || c == ':') {
+                        if (optopt)
+                                return diag_set(err, EINVAL, NULL, 0, NULL,
+                                                "option -%c: unknown, or missing its value (see --help)",
+                                                optopt);
+                        return diag_set(err, EINVAL, NULL, 0, NULL,
+                                        "option %s: unknown, or missing its value (see --help)",
+                                        argv[optind - 1]);
+                } else {
+                        for (const struct opt_spec *t = shim_options; t->name; t++)
+                                if (t->short_name == c && (t->modes & mode))
+                                        s = t;
+                        if (!s)
+                                return diag_set(err, EINVAL, NULL, 0, NULL, "unknown option -%c", c);
+                        if (s->type == OPT_BOOL)
+                                val = "true";
+                }
+                r = opts_set(o, s, val, err);
+                if (r < 0) {
+                        if (err) {
+                                char key[64];
+                                snprintf(key, sizeof(key), "--%s", s->name);
+                                memcpy(err->key, key, sizeof(key));
+                        }
+                        return r;
+                }
+        }
+        return optind;
+}
+
+static void help_name(char *out, size_t n, const struct opt_spec *s)
+{
+        if (s->short_name)
+                snprintf(out, n, "-%c, --%s%s%s", s->short_name, s->name,
+                         s->arg ? " " : "", s->arg ? s->arg : "");
+        else
+                snprintf(out, n, "    --%s%s%s", s->name, s->arg ? " " : "", s->arg ? s->arg : "");
+}
+
+void opts_help(FILE *f, unsigned mode)
+{
+        for (const struct opt_spec *s = shim_options; s->name; s++) {
+                char name[80];
+
+                if (!(s->modes & mode))
+                        continue;
+                help_name(name, sizeof(name), s);
+                fprintf(f, "  %-32s %s", name, s->desc);
+                if (s->type == OPT_ENUM)
+                        fprintf(f, " One of: %s.", s->choices);
+                if (s->def[0] && strcmp(s->name, "help") && strcmp(s->name, "version"))
+                        fprintf(f, " Default: %s.", s->def);
+                fputc('\n', f);
+        }
+}
+
+void opts_markdown(FILE *f)
+{
+        static const char *const type_names[] = {
+                [OPT_STR] = "text", [OPT_BOOL] = "boolean", [OPT_SIZE] = "size",
+                [OPT_ENUM] = "choice",
+        };
+
+        fprintf(f, "| option | type | default | modes | meaning |\n");
+        fprintf(f, "|---|---|---|---|---|\n");
+        for (const struct opt_spec *s = shim_options; s->name; s++) {
+                fprintf(f, "| `--%s`", s->name);
+                if (s->short_name)
+                        fprintf(f, " (`-%c`)", s->short_name);
+                fprintf(f, " | %s | %s%s%s | %s | %s", type_names[s->type],
+                        s->def[0] ? "`" : "", s->def[0] ? s->def : "(empty)", s->def[0] ? "`" : "",
+                        (s->modes & MODE_PARSE) ? "parse" : "", s->desc);
+                if (s->type == OPT_ENUM)
+                        fprintf(f, " One of: `%s`.", s->choices);
+                fprintf(f, " |\n");
+        }
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/* Options: every setting is declared once in a table (name, type, default,
+ * where it lands, one sentence of help); the same table drives command-line
+ * parsing, defaults, --help, docs/options.md and, later, the config file.
+ * It does not act on any setting. */
+#ifndef SHIM_OPTIONS_H
+#define SHIM_OPTIONS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "log.h"
+
+enum opt_type { OPT_STR, OPT_BOOL, OPT_SIZE, OPT_ENUM };
+
+enum opt_mode { MODE_PARSE = 1u << 0 };
+
+struct opt_spec {
+        const char *name;       /* long option and config key */
+        enum opt_type type;
+        const char *def;        /* default, as text the parser accepts */
+        size_t off;             /* into struct shim_opts */
+        const char *desc;       /* one sentence */
+        const char *choices;    /* OPT_ENUM: "a|b|c", index stored as int */
+        const char *arg;        /* placeholder in help ("ZONE") */
+        unsigned modes;         /* enum opt_mode mask */
+        char short_name;
+};
+
+#define OPT_AT(member) offsetof(struct shim_opts, member)
+
+enum enc_choice { ENC_CHOICE_ECS, ENC_CHOICE_FLAT, ENC_CHOICE_GELF };
+
+struct shim_opts {
+        char *type;
+        char *date;
+        char *timezone;
+        char *mappings;
+        char *host_name;
+        int encoding;           /* enum enc_choice */
+        int original;
+        size_t max_record_bytes;
+        int help;
+        int version;
+        int verbose;
+};
+
+extern const struct opt_spec shim_options[];
+
+/* Set every option to its default. Returns 0 or -ENOMEM. */
+int opts_defaults(struct shim_opts *o);
+void opts_free(struct shim_opts *o);
+
+/* Parse argv for one mode. On success returns the index of the first
+ * operand. On a usage error returns -EINVAL with err filled (the caller
+ * prints it and exits 2). */
+int opts_parse(struct shim_opts *o, unsigned mode, int argc, char **argv, struct diag *err);
+
+/* Set one option from text (command line or config). Returns 0 or -EINVAL
+ * with err->text saying why. */
+int opts_set(struct shim_opts *o, const struct opt_spec *spec, const char *value,
+             struct diag *err);
+
+/* Help text for a mode, and the Markdown table of docs/options.md. */
+void opts_help(FILE *f, unsigned mode);
+void opts_markdown(FILE *f);
+
+#endif

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/* Time stamps: the two line prefixes ("HH:MM:SS.mmm " on disk and
+ * "[YYYY.MM.DD] HH:MM:SS[.mmm] " from the viewer), civil-date arithmetic, and
+ * local wall time -> UTC in the process's zone (TZ), cached per quarter hour.
+ * It knows nothing of files or records. */
+#ifndef SHIM_STAMP_H
+#define SHIM_STAMP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct stamp {
+        int has_date;           /* viewer form: y/mo/d are set */
+        int y, mo, d;
+        int h, mi, s, ms;
+        int valid;              /* fields are in range (25:61:61 is not) */
+};
+
+/* Parse a time prefix at p[0..n). Returns the prefix length including the
+ * one space that follows it (0 when the line carries no time stamp: then it
+ * is a continuation line). A prefix whose digits are out of range still
+ * counts as a prefix; ret->valid tells. */
+size_t stamp_parse(const char *p, size_t n, struct stamp *ret);
+
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
+int64_t stamp_days_from_civil(int y, int mo, int d);
+void stamp_civil_from_days(int64_t days, int *y, int *mo, int *d);
+int stamp_date_valid(int y, int mo, int d);
+
+/* Parse "YYYY.MM.DD" (exactly 10 bytes). Returns 0 or -EINVAL. */
+int stamp_parse_date(const char *p, size_t n, int *y, int *mo, int *d);
+
+/* Format ms since the epoch (UTC) as "YYYY-MM-DDTHH:MM:SS.mmmZ" (24 bytes,
+ * no NUL). */
+void stamp_format_utc(int64_t ms, char out[24]);
+
+#define TZ_CACHE_SLOTS 64
+
+struct tz_slot {
+        int64_t key;            /* local seconds / 900, or INT64_MIN */
+        int32_t off_first;      /* UTC = local - off; the earlier instant */
+        int32_t off_second;     /* == off_first unless the hour repeats */
+};
+
+/* Local -> UTC conversion in the zone named by TZ at tz_init time. */
+struct tz_conv {
+        char zone[128];
+        struct tz_slot slot[TZ_CACHE_SLOTS];
+};
+
+/* Select the IANA zone (NULL or "" = the system zone, /etc/localtime) for
+ * the whole process (it sets TZ). Returns -ENOENT when the zone has no file
+ * under the zoneinfo directories. */
+int tz_init(struct tz_conv *tz, const char *zone);
+
+/* Local wall time, as seconds since the epoch read as if it were UTC, to
+ * true UTC seconds. In the repeated hour after a fall-back both instants are
+ * possible: ret_first gets the earlier one, ret_second the later (equal
+ * outside the repeated hour). A wall time in the skipped hour of a
+ * spring-forward is read with the offset in force before the jump. */
+void tz_local_to_utc(struct tz_conv *tz, int64_t local_sec,
+                     int64_t *ret_first, int64_t *ret_second);
+
+#endif
