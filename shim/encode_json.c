@@ -49,6 +49,22 @@ static size_t utf8_seq(const unsigned char *p, size_t n)
         return len;
 }
 
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* Whether any of 8 bytes needs escaping or UTF-8 checking: < 0x20, >= 0x80,
+ * '"' or '\\' (the usual SWAR byte tests). */
+static inline int word_special(uint64_t v)
+{
+        uint64_t ctrl = (v - ONES * 0x20) & ~v;
+        uint64_t q = v ^ (ONES * '"');
+        uint64_t b = v ^ (ONES * '\\');
+
+        q = (q - ONES) & ~q;
+        b = (b - ONES) & ~b;
+        return ((ctrl | q | b) & HIGHS) != 0 || (v & HIGHS) != 0;
+}
+
 void json_escape(struct buf *out, const char *s, size_t n)
 {
         const unsigned char *p = (const unsigned char *)s;
@@ -56,6 +72,14 @@ void json_escape(struct buf *out, const char *s, size_t n)
 
         while (i < n) {
                 size_t run = i;
+                uint64_t w;
+
+                while (run + 8 <= n) {
+                        memcpy(&w, p + run, 8);
+                        if (word_special(w))
+                                break;
+                        run += 8;
+                }
                 while (run < n && plain(p[run]))
                         run++;
                 if (run > i) {
@@ -106,6 +130,11 @@ static void put_value(struct buf *out, const struct field *fl)
         case VAL_STR:
                 put_str(out, fl->v.str, fl->len);
                 break;
+        case VAL_SAFE:
+                buf_putc(out, '"');
+                buf_put(out, fl->v.str, fl->len);
+                buf_putc(out, '"');
+                break;
         case VAL_NUM:
                 buf_int(out, fl->v.num);
                 break;
@@ -130,8 +159,7 @@ static unsigned common_depth(const struct key *a, const struct key *b)
 {
         unsigned d = 0;
 
-        while (d + 1 < a->nseg && d + 1 < b->nseg && a->seg_len[d] == b->seg_len[d] &&
-               memcmp(a->name + a->seg_off[d], b->name + b->seg_off[d], a->seg_len[d]) == 0)
+        while (d + 1 < a->nseg && d + 1 < b->nseg && a->pfx[d] == b->pfx[d])
                 d++;
         return d;
 }
@@ -253,14 +281,15 @@ static void encode_gelf(const struct event *ev, const uint8_t *order, struct buf
 {
         const struct field *host = find(ev, K_HOST_NAME);
         const struct field *msg = find(ev, K_MESSAGE);
-        const char *m = msg && msg->kind == VAL_STR ? msg->v.str : "";
-        size_t mlen = msg && msg->kind == VAL_STR ? msg->len : 0;
+        int msg_text = msg && (msg->kind == VAL_STR || msg->kind == VAL_SAFE);
+        const char *m = msg_text ? msg->v.str : "";
+        size_t mlen = msg_text ? msg->len : 0;
         const char *nl = memchr(m, '\n', mlen);
         int64_t ms = ev->ts_ms;
         const struct key *prev = NULL;
 
         buf_lit(out, "{\"version\":\"1.1\",\"host\":");
-        if (host && host->kind == VAL_STR)
+        if (host && (host->kind == VAL_STR || host->kind == VAL_SAFE))
                 put_str(out, host->v.str, host->len);
         else
                 buf_lit(out, "\"-\"");
@@ -294,7 +323,7 @@ static void encode_gelf(const struct event *ev, const uint8_t *order, struct buf
                         /* next item of an array: continue the joined string */
                         out->len--;     /* the closing quote */
                         buf_putc(out, ',');
-                        if (fl->kind == VAL_STR)
+                        if (fl->kind == VAL_STR || fl->kind == VAL_SAFE)
                                 json_escape(out, fl->v.str, fl->len);
                         else if (fl->kind == VAL_BOOL)
                                 buf_put(out, fl->v.num ? "true" : "false", fl->v.num ? 4 : 5);
@@ -305,7 +334,7 @@ static void encode_gelf(const struct event *ev, const uint8_t *order, struct buf
                 }
                 buf_putc(out, ',');
                 put_gelf_name(out, k);
-                if (k->is_array && fl->kind != VAL_STR) {
+                if (k->is_array && fl->kind != VAL_STR && fl->kind != VAL_SAFE) {
                         buf_putc(out, '"');
                         if (fl->kind == VAL_BOOL)
                                 buf_put(out, fl->v.num ? "true" : "false", fl->v.num ? 4 : 5);

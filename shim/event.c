@@ -153,6 +153,22 @@ int keys_finish(struct keys *keys, struct diag *err)
                 }
                 idx[j] = v;
         }
+        /* prefix ids: the lowest key index whose name starts the same way */
+        for (unsigned i = 0; i < keys->n; i++) {
+                struct key *a = &keys->k[i];
+                for (unsigned d = 0; d < a->nseg; d++) {
+                        size_t l = (size_t)a->seg_off[d] + a->seg_len[d];
+                        a->pfx[d] = (uint16_t)i;
+                        for (unsigned j = 0; j < i; j++) {
+                                const struct key *b = &keys->k[j];
+                                if (d < b->nseg && (size_t)b->seg_off[d] + b->seg_len[d] == l &&
+                                    memcmp(a->name, b->name, l) == 0) {
+                                        a->pfx[d] = b->pfx[d];
+                                        break;
+                                }
+                        }
+                }
+        }
         for (unsigned i = 0; i < keys->n; i++) {
                 keys->k[idx[i]].rank = (uint16_t)i;
                 if (i + 1 < keys->n && is_prefix(&keys->k[idx[i]], &keys->k[idx[i + 1]]))
@@ -166,12 +182,14 @@ int keys_finish(struct keys *keys, struct diag *err)
 
 struct event *event_new(const struct keys *keys)
 {
-        struct event *ev = calloc(1, sizeof(*ev));
+        struct event *ev;
 
+        if (!keys->finished)
+                return NULL;    /* ranks are not known yet: a caller's bug */
+        ev = calloc(1, sizeof(*ev));
         if (!ev)
                 return NULL;
         ev->keys = keys;
-        ev->gen = 1;
         return ev;
 }
 
@@ -186,25 +204,35 @@ void event_reset(struct event *ev)
         ev->dropped = 0;
         ev->scratch_len = 0;
         ev->severity = SEV_INFO;
-        if (++ev->gen == 0) {
-                memset(ev->key_gen, 0, sizeof(ev->key_gen));
-                ev->gen = 1;
-        }
+        memset(ev->rank_bits, 0, sizeof(ev->rank_bits));
+}
+
+#define NO_NEXT 0xFF
+
+static int rank_used(const struct event *ev, unsigned r)
+{
+        return (ev->rank_bits[r / 64] >> (r % 64)) & 1;
+}
+
+static int is_text(int kind)
+{
+        return kind == VAL_STR || kind == VAL_SAFE;
 }
 
 static struct field *slot_for(struct event *ev, unsigned key, const char *str,
                               size_t len, int kind)
 {
+        unsigned r = ev->keys->k[key].rank;
         struct field *fl;
+        unsigned idx;
 
-        if (!ev->keys->k[key].is_array) {
-                if (ev->key_gen[key] == ev->gen)
-                        return &ev->f[ev->key_idx[key]];
-        } else if (ev->key_gen[key] == ev->gen) {
-                for (unsigned i = 0; i < ev->nfields; i++) {
+        if (rank_used(ev, r)) {
+                if (!ev->keys->k[key].is_array)
+                        return &ev->f[ev->rank_head[r]];
+                for (unsigned i = ev->rank_head[r]; i != NO_NEXT; i = ev->next[i]) {
                         fl = &ev->f[i];
-                        if (fl->key == key && fl->kind == kind && kind == VAL_STR &&
-                            fl->len == len && memcmp(fl->v.str, str, len) == 0)
+                        if (is_text(fl->kind) && is_text(kind) && fl->len == len &&
+                            memcmp(fl->v.str, str, len) == 0)
                                 return fl;
                 }
         }
@@ -212,23 +240,51 @@ static struct field *slot_for(struct event *ev, unsigned key, const char *str,
                 ev->dropped++;
                 return NULL;
         }
-        ev->key_gen[key] = ev->gen;
-        ev->key_idx[key] = (uint8_t)ev->nfields;
-        fl = &ev->f[ev->nfields++];
+        idx = ev->nfields++;
+        ev->next[idx] = NO_NEXT;
+        if (rank_used(ev, r)) {
+                ev->next[ev->rank_tail[r]] = (uint8_t)idx;
+        } else {
+                ev->rank_bits[r / 64] |= 1ULL << (r % 64);
+                ev->rank_head[r] = (uint8_t)idx;
+        }
+        ev->rank_tail[r] = (uint8_t)idx;
+        fl = &ev->f[idx];
         fl->key = (uint16_t)key;
+        fl->rank = (uint16_t)r;
         return fl;
+}
+
+static int set_text(struct event *ev, unsigned key, const char *str, size_t len, int kind)
+{
+        struct field *fl = slot_for(ev, key, str, len, kind);
+
+        if (!fl)
+                return -ENOSPC;
+        fl->kind = (uint8_t)kind;
+        fl->v.str = str;
+        fl->len = (uint32_t)len;
+        return 0;
 }
 
 int event_set_str(struct event *ev, unsigned key, const char *str, size_t len)
 {
-        struct field *fl = slot_for(ev, key, str, len, VAL_STR);
+        return set_text(ev, key, str, len, VAL_STR);
+}
 
-        if (!fl)
-                return -ENOSPC;
-        fl->kind = VAL_STR;
-        fl->v.str = str;
-        fl->len = (uint32_t)len;
-        return 0;
+int event_set_safe(struct event *ev, unsigned key, const char *str, size_t len)
+{
+        return set_text(ev, key, str, len, VAL_SAFE);
+}
+
+int event_text_safe(const char *p, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char)p[i];
+                if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+                        return 0;
+        }
+        return 1;
 }
 
 static int set_int(struct event *ev, unsigned key, int64_t num, int kind)
@@ -255,17 +311,18 @@ int event_set_bool(struct event *ev, unsigned key, int b)
 
 int event_has(const struct event *ev, unsigned key)
 {
-        return ev->key_gen[key] == ev->gen;
+        return rank_used(ev, ev->keys->k[key].rank);
 }
 
 const char *event_get_str(const struct event *ev, unsigned key, size_t *ret_len)
 {
+        unsigned r = ev->keys->k[key].rank;
         const struct field *fl;
 
-        if (ev->key_gen[key] != ev->gen || ev->keys->k[key].is_array)
+        if (!rank_used(ev, r) || ev->keys->k[key].is_array)
                 return NULL;
-        fl = &ev->f[ev->key_idx[key]];
-        if (fl->kind != VAL_STR)
+        fl = &ev->f[ev->rank_head[r]];
+        if (!is_text(fl->kind))
                 return NULL;
         *ret_len = fl->len;
         return fl->v.str;
@@ -286,15 +343,15 @@ char *event_scratch(struct event *ev, size_t n)
 
 void event_sorted(const struct event *ev, uint8_t *order)
 {
-        const struct key *k = ev->keys->k;
+        unsigned n = 0;
 
-        for (unsigned i = 0; i < ev->nfields; i++) {
-                uint16_t r = k[ev->f[i].key].rank;
-                unsigned j = i;
-                while (j > 0 && k[ev->f[order[j - 1]].key].rank > r) {
-                        order[j] = order[j - 1];
-                        j--;
+        for (unsigned w = 0; w < KEYS_MAX / 64; w++) {
+                uint64_t bits = ev->rank_bits[w];
+                while (bits) {
+                        unsigned r = w * 64 + (unsigned)__builtin_ctzll(bits);
+                        bits &= bits - 1;
+                        for (unsigned i = ev->rank_head[r]; i != NO_NEXT; i = ev->next[i])
+                                order[n++] = (uint8_t)i;
                 }
-                order[j] = (uint8_t)i;
         }
 }

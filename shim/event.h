@@ -56,6 +56,9 @@ struct key {
         uint8_t seg_len[KEY_SEGS_MAX];
         uint16_t rank;          /* position in sorted order */
         uint8_t related;        /* enum key_related: copied into related.* */
+        uint16_t pfx[KEY_SEGS_MAX]; /* id of the name up to segment d: two
+                                       keys share an object at depth d when
+                                       their pfx[d] are equal */
 };
 
 enum key_related { REL_NONE, REL_IP, REL_USER };
@@ -81,12 +84,15 @@ int keys_finish(struct keys *keys, struct diag *err);
 /* Whether a key is an array in ECS (event.category, related.ip, ...). */
 int keys_is_array_name(const char *name, size_t len);
 
-enum val_kind { VAL_STR, VAL_NUM, VAL_BOOL };
+/* VAL_SAFE is a string known to need no JSON escaping (printable ASCII
+ * without '"' or '\\'), checked once where it is made: encoders copy it. */
+enum val_kind { VAL_STR, VAL_SAFE, VAL_NUM, VAL_BOOL };
 
 struct field {
         uint16_t key;
+        uint16_t rank;          /* keys->k[key].rank, kept here for sorting */
         uint8_t kind;           /* enum val_kind */
-        uint32_t len;           /* VAL_STR */
+        uint32_t len;           /* VAL_STR, VAL_SAFE */
         union {
                 const char *str;
                 int64_t num;    /* VAL_NUM, VAL_BOOL (0/1) */
@@ -105,18 +111,22 @@ struct event {
         unsigned nfields;
         unsigned dropped;       /* values refused: EVENT_MAX_FIELDS or scratch full */
         size_t scratch_len;
-        uint32_t gen;
         struct field f[EVENT_MAX_FIELDS];
-        uint32_t key_gen[KEYS_MAX];     /* == gen when key_idx is live */
-        uint8_t key_idx[KEYS_MAX];      /* index in f of a scalar key */
+        /* fields by key rank: a bit per rank in use, and for each rank the
+         * chain of its values in f (one for a scalar key), so that lookup
+         * and sorting cost no scan */
+        uint64_t rank_bits[KEYS_MAX / 64];
+        uint8_t rank_head[KEYS_MAX], rank_tail[KEYS_MAX];
+        uint8_t next[EVENT_MAX_FIELDS];
         char scratch[EVENT_SCRATCH_BYTES];
 };
 
-/* The event is about 20 KiB; allocate it once and reuse it. */
+/* The event is about 20 KiB; allocate it once and reuse it. Returns NULL
+ * when out of memory, or when keys_finish was not called yet. */
 struct event *event_new(const struct keys *keys);
 void event_free(struct event *ev);
 
-/* Forget every field (O(1)). */
+/* Forget every field (O(1)). Call keys_finish before the first event. */
 void event_reset(struct event *ev);
 
 /* Set a field. A scalar key replaces its earlier value; an array key gains
@@ -125,6 +135,11 @@ void event_reset(struct event *ev);
  * (counted in ev->dropped). */
 int event_set_str(struct event *ev, unsigned key, const char *str, size_t len);
 int event_set_num(struct event *ev, unsigned key, int64_t num);
+/* As event_set_str for text that event_text_safe() accepted. */
+int event_set_safe(struct event *ev, unsigned key, const char *str, size_t len);
+/* Whether p[0..n) needs no escaping in JSON (printable ASCII, no '"' or
+ * '\\'). */
+int event_text_safe(const char *p, size_t n);
 int event_set_bool(struct event *ev, unsigned key, int b);
 
 /* Whether key has a value. */

@@ -45,6 +45,7 @@ struct setter {
         enum set_kind kind;
         char *str;              /* SET_STR */
         size_t len;
+        int safe;               /* str needs no JSON escaping */
         int64_t num;            /* SET_NUM, SET_BOOL */
         unsigned nparts;        /* SET_TPL */
         struct part parts[MAPPING_TEMPLATE_PARTS];
@@ -177,6 +178,7 @@ static int compile_template(struct loader *ld, const char *rule, const char *fie
                 st->kind = SET_STR;
                 st->str = dup_n(s, n);
                 st->len = n;
+                st->safe = event_text_safe(s, n);
                 return st->str ? 0 : -ENOMEM;
         }
         while (i < n) {
@@ -1155,7 +1157,7 @@ static const char tag_conv_failed[] = "smartermail_conversion_failed";
 
 static void conv_failed(struct event *ev)
 {
-        event_set_str(ev, K_TAGS, tag_conv_failed, sizeof(tag_conv_failed) - 1);
+        event_set_safe(ev, K_TAGS, tag_conv_failed, sizeof(tag_conv_failed) - 1);
 }
 
 static void apply_setter(const struct setter *st, struct event *ev, struct mapping_ctx *ctx,
@@ -1167,7 +1169,10 @@ static void apply_setter(const struct setter *st, struct event *ev, struct mappi
 
         switch (st->kind) {
         case SET_STR:
-                event_set_str(ev, st->key, st->str, st->len);
+                if (st->safe)
+                        event_set_safe(ev, st->key, st->str, st->len);
+                else
+                        event_set_str(ev, st->key, st->str, st->len);
                 return;
         case SET_NUM:
                 event_set_num(ev, st->key, st->num);
@@ -1248,7 +1253,7 @@ static int apply_rules(const struct mapping *m, struct mapping_ctx *ctx, struct 
                 const PCRE2_SIZE *ov;
                 int rc;
 
-                if (r->prefix_len && (len < r->prefix_len ||
+                if (r->prefix_len && (len < r->prefix_len || msg[0] != r->prefix[0] ||
                                       memcmp(msg, r->prefix, r->prefix_len) != 0))
                         continue;
                 rc = pcre2_match(r->re, (PCRE2_SPTR)msg, len, 0, 0, md, NULL);
@@ -1277,8 +1282,9 @@ int mapping_apply(const struct mapping *m, struct mapping_ctx *ctx, struct event
         for (unsigned i = 0; i < nbr; i++) {
                 const int *keys = m->br_key[br[i].kind][0] >= 0 ? m->br_key[br[i].kind]
                                                                 : g->br_key[br[i].kind];
+                /* classify() let only [A-Za-z0-9_.:-] through */
                 for (int j = 0; j < BRACKET_FIELDS_MAX && keys[j] >= 0; j++)
-                        event_set_str(ev, (unsigned)keys[j], br[i].p, br[i].len);
+                        event_set_safe(ev, (unsigned)keys[j], br[i].p, br[i].len);
         }
         rc = apply_rules(m, ctx, ev, msg, len, &sev);
         if (rc != 2 && m != g && apply_rules(g, ctx, ev, msg, len, &sev))

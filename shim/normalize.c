@@ -3,8 +3,8 @@
  * date comes from the file name and moves forward when the time of day
  * falls back by more than twelve hours (a file running past midnight). In
  * the repeated hour of a fall-back the first instant is taken, unless that
- * would put the record more than half an hour before the one above it (the
- * clock has then already gone back). */
+ * would put the record more than FALLBACK_SLACK_MS before the one above it
+ * (the clock has then already gone back). */
 #include "normalize.h"
 
 #include <errno.h>
@@ -17,6 +17,12 @@ static const char flag_multiline[] = "multiline";
 static const char flag_truncated[] = "truncated";
 
 #define STR(s) (s), (sizeof(s) - 1)
+
+/* How far a record may step back in time and still be read in the first
+ * instance of a repeated hour: threads write a little out of order. The two
+ * instances are an hour apart, so a larger slack would send records logged
+ * more than (1 h - slack) after the clock went back to the first one. */
+#define FALLBACK_SLACK_MS (60 * 1000)
 
 static const char *const level_names[] = {
         [SEV_ERR] = "error", [SEV_WARNING] = "warning", [SEV_NOTICE] = "notice",
@@ -65,6 +71,18 @@ void norm_file_init(struct norm_file *nf, const struct norm *n, const char *path
                 nf->dataset[p++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
         }
         nf->dataset[p] = '\0';
+        nf->dataset_len = p;
+        nf->path_len = path ? strlen(path) : 0;
+        nf->zone_len = strlen(n->ctx.tz->zone);
+        nf->host_len = strlen(n->host_name);
+        nf->log_type_len = strlen(nf->log_type);
+        /* the file's constant texts: escaped per event only if they must be */
+        nf->set_text = event_text_safe(nf->dataset, nf->dataset_len) &&
+                       event_text_safe(nf->path ? nf->path : "", nf->path_len) &&
+                       event_text_safe(n->ctx.tz->zone, nf->zone_len) &&
+                       event_text_safe(n->host_name, nf->host_len) &&
+                       event_text_safe(nf->log_type, nf->log_type_len)
+                       ? event_set_safe : event_set_str;
         nf->has_day = has_date;
         if (has_date)
                 nf->day = stamp_days_from_civil(y, mo, d);
@@ -94,7 +112,7 @@ static int64_t record_time(struct norm *n, struct norm_file *nf, const struct st
         local = day * 86400 + tod;
         tz_local_to_utc(n->ctx.tz, local, &first, &second);
         if (first != second && nf->last_ms != INT64_MIN &&
-            first * 1000 + st->ms < nf->last_ms - 1800 * 1000)
+            first * 1000 + st->ms < nf->last_ms - FALLBACK_SLACK_MS)
                 first = second;
         return first * 1000 + st->ms;
 }
@@ -102,21 +120,21 @@ static int64_t record_time(struct norm *n, struct norm_file *nf, const struct st
 static void set_common(struct norm *n, struct norm_file *nf, const struct frame_record *rec,
                        struct event *ev)
 {
-        event_set_str(ev, K_EVENT_MODULE, STR("smartermail"));
-        event_set_str(ev, K_EVENT_DATASET, nf->dataset, strlen(nf->dataset));
-        event_set_str(ev, K_EVENT_KIND, STR("event"));
-        event_set_str(ev, K_EVENT_TIMEZONE, n->ctx.tz->zone, strlen(n->ctx.tz->zone));
+        event_set_safe(ev, K_EVENT_MODULE, STR("smartermail"));
+        event_set_safe(ev, K_EVENT_DATASET, nf->dataset, nf->dataset_len);
+        event_set_safe(ev, K_EVENT_KIND, STR("event"));
+        nf->set_text(ev, K_EVENT_TIMEZONE, n->ctx.tz->zone, nf->zone_len);
         if (n->keep_original)
                 event_set_str(ev, K_EVENT_ORIGINAL, rec->data, rec->len);
         if (nf->path)
-                event_set_str(ev, K_LOG_FILE_PATH, nf->path, strlen(nf->path));
+                nf->set_text(ev, K_LOG_FILE_PATH, nf->path, nf->path_len);
         event_set_num(ev, K_LOG_OFFSET, (int64_t)rec->offset);
         if (rec->flags & FRAME_MULTILINE)
-                event_set_str(ev, K_LOG_FLAGS, STR(flag_multiline));
+                event_set_safe(ev, K_LOG_FLAGS, STR(flag_multiline));
         if (rec->flags & FRAME_TRUNCATED)
-                event_set_str(ev, K_LOG_FLAGS, STR(flag_truncated));
-        event_set_str(ev, K_HOST_NAME, n->host_name, strlen(n->host_name));
-        event_set_str(ev, K_SM_LOG_TYPE, nf->log_type, strlen(nf->log_type));
+                event_set_safe(ev, K_LOG_FLAGS, STR(flag_truncated));
+        nf->set_text(ev, K_HOST_NAME, n->host_name, nf->host_len);
+        nf->set_text(ev, K_SM_LOG_TYPE, nf->log_type, nf->log_type_len);
 }
 
 /* related.ip from every *.ip field, related.user from every user.name. */
@@ -128,10 +146,10 @@ static void set_related(struct event *ev)
                 const struct field *fl = &ev->f[i];
                 uint8_t rel = ev->keys->k[fl->key].related;
 
-                if (fl->kind != VAL_STR || rel == REL_NONE)
+                if ((fl->kind != VAL_STR && fl->kind != VAL_SAFE) || rel == REL_NONE)
                         continue;
-                event_set_str(ev, rel == REL_IP ? K_RELATED_IP : K_RELATED_USER,
-                              fl->v.str, fl->len);
+                (fl->kind == VAL_SAFE ? event_set_safe : event_set_str)(
+                        ev, rel == REL_IP ? K_RELATED_IP : K_RELATED_USER, fl->v.str, fl->len);
         }
 }
 
@@ -156,7 +174,7 @@ void norm_record(struct norm *n, struct norm_file *nf, const struct frame_record
         ms = plen ? record_time(n, nf, &st) : INT64_MIN;
         if (ms == INT64_MIN) {
                 /* no usable time: the record above it, else the file's date */
-                event_set_str(ev, K_TAGS, STR(tag_bad_time));
+                event_set_safe(ev, K_TAGS, STR(tag_bad_time));
                 if (nf->last_ms != INT64_MIN) {
                         ms = nf->last_ms;
                 } else {
@@ -169,7 +187,7 @@ void norm_record(struct norm *n, struct norm_file *nf, const struct frame_record
         ev->ts_ms = ms;
         if ((ts = event_scratch(ev, 24))) {
                 stamp_format_utc(ms, ts);
-                event_set_str(ev, K_TIMESTAMP, ts, 24);
+                event_set_safe(ev, K_TIMESTAMP, ts, 24);
         }
         set_common(n, nf, rec, ev);
 
@@ -177,10 +195,10 @@ void norm_record(struct norm *n, struct norm_file *nf, const struct frame_record
         mlen = blen - (size_t)(msg - body);
         event_set_str(ev, K_MESSAGE, msg, mlen);
         if (!mapping_apply(nf->map, &n->ctx, ev, br, nbr, msg, mlen))
-                event_set_str(ev, K_TAGS, STR(tag_unparsed));
+                event_set_safe(ev, K_TAGS, STR(tag_unparsed));
         if (!event_has(ev, K_EVENT_TYPE))
-                event_set_str(ev, K_EVENT_TYPE, STR("info"));
+                event_set_safe(ev, K_EVENT_TYPE, STR("info"));
         set_related(ev);
-        event_set_str(ev, K_LOG_LEVEL, level_names[ev->severity], strlen(level_names[ev->severity]));
+        event_set_safe(ev, K_LOG_LEVEL, level_names[ev->severity], strlen(level_names[ev->severity]));
         event_set_num(ev, K_EVENT_SEVERITY, ev->severity);
 }

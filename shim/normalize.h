@@ -29,6 +29,9 @@ struct norm_file {
         char type[64];                  /* the type word, "smtpLog" */
         const char *log_type;           /* smartermail.log_type, "smtp" */
         char dataset[NORM_DATASET_MAX]; /* "smartermail.smtp" */
+        size_t dataset_len, path_len, zone_len, host_len, log_type_len;
+        /* event_set_safe when every constant text above needs no escaping */
+        int (*set_text)(struct event *ev, unsigned key, const char *str, size_t len);
         int64_t day;                    /* days since epoch of the current date */
         int has_day;
         int last_tod;                   /* seconds of day of the last record, -1 */
