@@ -84,11 +84,15 @@ check-asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		LDFLAGS=-fsanitize=address,undefined check
 
-bench: $(BIN)
-	python3 tests/bench/bench.py
+bench: $(BIN) $(BUILD)/bench/encode_cmp
+	python3 tests/bench/bench.py $(BENCH_ARGS)
 
 demo: $(BIN)
 	./$(BIN) parse --timezone America/Chicago samples/*.log
 
 clean:
 	rm -rf build build-asan $(BIN)
+
+$(BUILD)/bench/encode_cmp: tests/bench/encode_cmp.c $(BUILD)/libshim.a
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(CFLAGS_ALL) -Ishim -o $@ $< $(BUILD)/libshim.a $(LDLIBS_ALL)

@@ -147,13 +147,6 @@ static void put_value(struct buf *out, const struct field *fl)
         }
 }
 
-static void put_seg(struct buf *out, const struct key *k, unsigned s)
-{
-        buf_putc(out, '"');
-        buf_put(out, k->name + k->seg_off[s], k->seg_len[s]);
-        buf_lit(out, "\":");
-}
-
 /* Number of leading object segments the two keys share. */
 static unsigned common_depth(const struct key *a, const struct key *b)
 {
@@ -190,11 +183,7 @@ static void encode_ecs(const struct event *ev, const uint8_t *order, struct buf 
                                 buf_putc(out, '}');
                         buf_putc(out, ',');
                 }
-                for (unsigned s = d; s + 1 < k->nseg; s++) {
-                        put_seg(out, k, s);
-                        buf_putc(out, '{');
-                }
-                put_seg(out, k, k->nseg - 1);
+                buf_put(out, k->open + k->open_off[d], k->open_len - k->open_off[d]);
                 if (k->is_array) {
                         buf_putc(out, '[');
                         in_array = 1;

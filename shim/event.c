@@ -170,7 +170,24 @@ int keys_finish(struct keys *keys, struct diag *err)
                 }
         }
         for (unsigned i = 0; i < keys->n; i++) {
+                struct key *a = &keys->k[i];
+                size_t o = 0;
+                for (unsigned d = 0; d < a->nseg; d++) {
+                        a->open_off[d] = (uint8_t)o;
+                        a->open[o++] = '"';
+                        memcpy(a->open + o, a->name + a->seg_off[d], a->seg_len[d]);
+                        o += a->seg_len[d];
+                        a->open[o++] = '"';
+                        a->open[o++] = ':';
+                        if (d + 1 < a->nseg)
+                                a->open[o++] = '{';
+                }
+                a->open_len = (uint8_t)o;
+        }
+        for (unsigned i = 0; i < keys->n; i++) {
                 keys->k[idx[i]].rank = (uint16_t)i;
+                keys->rank[idx[i]] = (uint16_t)i;
+                keys->is_array[idx[i]] = keys->k[idx[i]].is_array;
                 if (i + 1 < keys->n && is_prefix(&keys->k[idx[i]], &keys->k[idx[i + 1]]))
                         return diag_set(err, EINVAL, NULL, 0, keys->k[idx[i]].name,
                                         "field is used both as a value and as an object (%s)",
@@ -222,12 +239,12 @@ static int is_text(int kind)
 static struct field *slot_for(struct event *ev, unsigned key, const char *str,
                               size_t len, int kind)
 {
-        unsigned r = ev->keys->k[key].rank;
+        unsigned r = ev->keys->rank[key];
         struct field *fl;
         unsigned idx;
 
         if (rank_used(ev, r)) {
-                if (!ev->keys->k[key].is_array)
+                if (!ev->keys->is_array[key])
                         return &ev->f[ev->rank_head[r]];
                 for (unsigned i = ev->rank_head[r]; i != NO_NEXT; i = ev->next[i]) {
                         fl = &ev->f[i];

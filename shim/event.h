@@ -59,6 +59,11 @@ struct key {
         uint16_t pfx[KEY_SEGS_MAX]; /* id of the name up to segment d: two
                                        keys share an object at depth d when
                                        their pfx[d] are equal */
+        /* ECS text that opens this key from depth d: open + open_off[d] is
+         * "seg":{"seg":...{"last": (filled by keys_finish) */
+        char open[KEY_NAME_MAX + 4 * KEY_SEGS_MAX];
+        uint8_t open_len;
+        uint8_t open_off[KEY_SEGS_MAX];
 };
 
 enum key_related { REL_NONE, REL_IP, REL_USER };
@@ -67,6 +72,10 @@ struct keys {
         unsigned n;
         int finished;
         struct key k[KEYS_MAX];
+        /* hot copies of k[i].rank and k[i].is_array: small enough to stay
+         * in the first-level cache while events are built */
+        uint16_t rank[KEYS_MAX];
+        uint8_t is_array[KEYS_MAX];
 };
 
 /* Fill the registry with the built-in keys. Returns NULL on out of memory. */
