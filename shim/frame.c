@@ -10,6 +10,12 @@
 
 #include "stamp.h"
 
+/* A line cut by the end of a feed is kept up to the ceiling plus a BOM, a
+ * CR and one byte: a longer line then still exceeds the ceiling once those
+ * are stripped, and rec_append cuts it exactly where it would have cut the
+ * whole line (not inside a UTF-8 sequence, not short by a CR). */
+#define LINE_SLACK 5
+
 struct frame {
         size_t max;
 
@@ -44,7 +50,7 @@ struct frame *frame_new(size_t max_record)
         f->max = max_record;
         f->rec = malloc(max_record);
         f->out = malloc(max_record);
-        f->line = malloc(max_record);
+        f->line = malloc(max_record + LINE_SLACK);
         if (!f->rec || !f->out || !f->line) {
                 frame_free(f);
                 return NULL;
@@ -174,8 +180,8 @@ static void line_append(struct frame *f, const char *p, size_t n)
 {
         size_t k = n;
 
-        if (k > f->max - f->line_len) {
-                k = f->max - f->line_len;
+        if (k > f->max + LINE_SLACK - f->line_len) {
+                k = f->max + LINE_SLACK - f->line_len;
                 f->line_trunc = 1;
         }
         memcpy(f->line + f->line_len, p, k);

@@ -18,7 +18,7 @@ extern enum log_level log_max_level;
 struct diag {
         const char *file;       /* borrowed; may be NULL */
         unsigned line;          /* 0 when not about a line */
-        char key[64];           /* empty when not about a key */
+        char key[160];          /* empty when not about a key */
         char text[DIAG_TEXT_MAX];
 };
 

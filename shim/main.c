@@ -57,14 +57,16 @@ static void usage(FILE *f)
 {
         fprintf(f,
                 "Usage: smartermail-shim parse [OPTIONS] FILE...\n"
+                "       smartermail-shim fields [--mappings DIR]\n"
                 "       smartermail-shim --help | --version\n"
                 "\n"
-                "Reads SmarterMail log files once and writes one JSON event per record to\n"
-                "standard output. FILE may be '-' for standard input (give --type and --date).\n"
-                "The log type and date come from a YYYY.MM.DD-TYPE.log file name.\n"
+                "parse   reads SmarterMail log files once and writes one JSON event per record\n"
+                "        to standard output. FILE may be '-' for standard input (give --type and\n"
+                "        --date). The log type and date come from a YYYY.MM.DD-TYPE.log name.\n"
+                "fields  lists every field the built-in code and the mappings can set.\n"
                 "\n"
                 "Options:\n");
-        opts_help(f, MODE_PARSE);
+        opts_help(f, MODE_PARSE | MODE_FIELDS);
         fprintf(f, "\nExit status: 0 done, 1 an input or output failed, 2 usage or configuration error.\n");
 }
 
@@ -321,6 +323,40 @@ static int cmd_parse(struct shim *sh, int argc, char **argv)
         return status;
 }
 
+/* Load the mappings only, and list every field name in output order. */
+static int cmd_fields(struct shim *sh, int argc, char **argv)
+{
+        char tmp[PATH_MAX + 16];
+        struct diag err = { 0 };
+        const char *dir;
+        const struct key *sorted[KEYS_MAX];
+
+        if (opts_parse(&sh->opts, MODE_FIELDS, argc, argv, &err) < 0) {
+                diag_print(&err);
+                return EXIT_USAGE;
+        }
+        if (sh->opts.help) {
+                usage(stdout);
+                return 0;
+        }
+        sh->keys = keys_new();
+        if (!sh->keys)
+                return EXIT_IO;
+        dir = pick_mappings(sh->opts.mappings, argv[0], tmp, sizeof(tmp));
+        if (mapping_load(&sh->maps, dir, sh->keys, 1, &err) < 0)
+                return EXIT_USAGE;
+        if (keys_finish(sh->keys, &err) < 0) {
+                err.file = dir;
+                diag_print(&err);
+                return EXIT_USAGE;
+        }
+        for (unsigned i = 0; i < sh->keys->n; i++)
+                sorted[sh->keys->k[i].rank] = &sh->keys->k[i];
+        for (unsigned i = 0; i < sh->keys->n; i++)
+                printf("%s\n", sorted[i]->name);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         struct shim sh;
@@ -331,6 +367,8 @@ int main(int argc, char **argv)
                 return EXIT_IO;
         if (argc >= 2 && strcmp(argv[1], "parse") == 0) {
                 r = cmd_parse(&sh, argc - 1, argv + 1);
+        } else if (argc >= 2 && strcmp(argv[1], "fields") == 0) {
+                r = cmd_fields(&sh, argc - 1, argv + 1);
         } else if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
                 usage(stdout);
                 r = 0;

@@ -121,7 +121,7 @@ __attribute__((format(printf, 4, 5)))
 static void lerr(struct loader *ld, const char *rule, const char *key, const char *fmt, ...)
 {
         struct diag d;
-        char key_text[64];
+        char key_text[sizeof(d.key)];
         long at = 0, k;
         va_list ap;
 
@@ -132,7 +132,7 @@ static void lerr(struct loader *ld, const char *rule, const char *key, const cha
         d.file = ld->path;
         d.line = line_at(ld->text, (size_t)at);
         if (rule)
-                snprintf(key_text, sizeof(key_text), "rule %s%s%.24s", rule,
+                snprintf(key_text, sizeof(key_text), "rule %.60s%s%.90s", rule,
                          key ? ": " : "", key ? key : "");
         else
                 snprintf(key_text, sizeof(key_text), "%s", key ? key : "");

@@ -22,7 +22,7 @@ const struct opt_spec shim_options[] = {
           .modes = MODE_PARSE, .short_name = 'z',
           .desc = "IANA zone the server wrote its local times in (e.g. America/Chicago); empty means the system zone." },
         { .name = "mappings", .type = OPT_STR, .def = "", .off = OPT_AT(mappings), .arg = "DIR",
-          .modes = MODE_PARSE, .short_name = 'm',
+          .modes = MODE_PARSE | MODE_FIELDS, .short_name = 'm',
           .desc = "Directory of mapping files; empty means /etc/smartermail-shim/mappings, then the installed ones." },
         { .name = "encoding", .type = OPT_ENUM, .def = "ecs", .off = OPT_AT(encoding), .arg = "ENC",
           .modes = MODE_PARSE, .short_name = 'e', .choices = "ecs|flat|gelf",
@@ -40,7 +40,7 @@ const struct opt_spec shim_options[] = {
           .modes = MODE_PARSE, .short_name = 'v',
           .desc = "Print informational messages on standard error." },
         { .name = "help", .type = OPT_BOOL, .def = "false", .off = OPT_AT(help),
-          .modes = MODE_PARSE, .short_name = 'h',
+          .modes = MODE_PARSE | MODE_FIELDS, .short_name = 'h',
           .desc = "Print this help and exit." },
         { .name = "version", .type = OPT_BOOL, .def = "false", .off = OPT_AT(version),
           .modes = MODE_PARSE,
@@ -269,7 +269,8 @@ void opts_markdown(FILE *f)
                         fprintf(f, " (`-%c`)", s->short_name);
                 fprintf(f, " | %s | %s%s%s | %s | %s", type_names[s->type],
                         s->def[0] ? "`" : "", s->def[0] ? s->def : "(empty)", s->def[0] ? "`" : "",
-                        (s->modes & MODE_PARSE) ? "parse" : "", s->desc);
+                        (s->modes & MODE_PARSE) && (s->modes & MODE_FIELDS) ? "parse, fields"
+                        : (s->modes & MODE_PARSE) ? "parse" : "fields", s->desc);
                 if (s->type == OPT_ENUM)
                         fprintf(f, " One of: `%s`.", s->choices);
                 fprintf(f, " |\n");

@@ -13,7 +13,7 @@
 
 enum opt_type { OPT_STR, OPT_BOOL, OPT_SIZE, OPT_ENUM };
 
-enum opt_mode { MODE_PARSE = 1u << 0 };
+enum opt_mode { MODE_PARSE = 1u << 0, MODE_FIELDS = 1u << 1 };
 
 struct opt_spec {
         const char *name;       /* long option and config key */
