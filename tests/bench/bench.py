@@ -10,11 +10,9 @@ ratios compare like with like on a noisy machine. Prints a table; with
 import argparse
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -35,16 +33,15 @@ def machine():
 
 
 def run(cmd, stdin=None, stdout=subprocess.DEVNULL):
-    """Run cmd; return (wall s, cpu s, peak RSS MiB) of that child alone."""
-    t0 = time.monotonic()
-    p = subprocess.Popen(cmd, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE)
-    _, status, ru = os.wait4(p.pid, 0)
-    wall = time.monotonic() - t0
-    err = p.stderr.read().decode(errors="replace")
-    p.stderr.close()
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"bench: {' '.join(cmd)} failed: {err}")
-    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024
+    """Run cmd under /usr/bin/time; return (wall s, cpu s, peak RSS MiB) of
+    that command alone (not of a forked copy of this Python process)."""
+    tf = os.path.join(ROOT, "build", "bench", "time.out")
+    p = subprocess.run(["/usr/bin/time", "-f", "%e %U %S %M", "-o", tf, *cmd],
+                       stdin=stdin, stdout=stdout, stderr=subprocess.PIPE)
+    if p.returncode != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed: {p.stderr.decode(errors='replace')}")
+    wall, user, sys_, rss_kb = open(tf).read().split()[-4:]
+    return float(wall), float(user) + float(sys_), int(rss_kb) / 1024
 
 
 def median_runs(fn, runs):
