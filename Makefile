@@ -8,7 +8,7 @@ CC ?= cc
 PKG_CONFIG ?= pkg-config
 VERSION := 0.1.0
 
-LIBS_PKG := libfastjson libpcre2-8
+LIBS_PKG := libfastjson libpcre2-8 libsystemd
 TEST_PKG := cmocka
 
 CSTD := -std=c11 -D_GNU_SOURCE
@@ -27,7 +27,7 @@ BIN ?= smartermail-shim
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 GOLDEN := $(BUILD)/tests/golden
 
-DEBIAN_DEPS := build-essential pkg-config libfastjson-dev libpcre2-dev libcmocka-dev \
+DEBIAN_DEPS := build-essential pkg-config libfastjson-dev libpcre2-dev libcmocka-dev libsystemd-dev \
 	liblognorm-utils tzdata python3 time
 
 .PHONY: all deps check tests unit golden check-asan bench demo clean docs-check

@@ -22,6 +22,9 @@ int buf_reserve(struct buf *b, size_t n);
 
 static inline void buf_put(struct buf *b, const void *p, size_t n)
 {
+        /* nothing to copy: b->p may still be NULL, which memcpy must not see */
+        if (n == 0)
+                return;
         if (b->cap - b->len < n && buf_reserve(b, n) < 0)
                 return;
         memcpy(b->p + b->len, p, n);

@@ -283,7 +283,7 @@ static void encode_gelf(const struct event *ev, const uint8_t *order, struct buf
         else
                 buf_lit(out, "\"-\"");
         buf_lit(out, ",\"short_message\":");
-        if (mlen == 0)
+        if (mlen == 0 || nl == m)       /* GELF wants it non-empty */
                 put_str(out, "-", 1);
         else
                 put_str(out, m, nl ? (size_t)(nl - m) : mlen);
@@ -292,11 +292,16 @@ static void encode_gelf(const struct event *ev, const uint8_t *order, struct buf
                 put_str(out, m, mlen);
         }
         buf_lit(out, ",\"timestamp\":");
-        buf_int(out, ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000));
-        buf_putc(out, '.');
         {
-                int r = (int)(((ms % 1000) + 1000) % 1000);
+                /* sign first, then |ms|: -1500 ms is -1.500, not -2 + .500 */
+                uint64_t a = ms < 0 ? 0 - (uint64_t)ms : (uint64_t)ms;
+                int r = (int)(a % 1000);
                 char d[3] = { (char)('0' + r / 100), (char)('0' + r / 10 % 10), (char)('0' + r % 10) };
+
+                if (ms < 0)
+                        buf_putc(out, '-');
+                buf_int(out, (long long)(a / 1000));
+                buf_putc(out, '.');
                 buf_put(out, d, 3);
         }
         buf_lit(out, ",\"level\":");
@@ -309,7 +314,12 @@ static void encode_gelf(const struct event *ev, const uint8_t *order, struct buf
                     fl->key == K_TIMESTAMP || fl->key == K_EVENT_SEVERITY)
                         continue;
                 if (prev == k) {
-                        /* next item of an array: continue the joined string */
+                        /* next item of an array: continue the joined string.
+                         * After a failed append the closing quote may be
+                         * missing (len may even be the mark): the event is
+                         * rolled back anyway, so write nothing more of it. */
+                        if (out->failed)
+                                continue;
                         out->len--;     /* the closing quote */
                         buf_putc(out, ',');
                         if (fl->kind == VAL_STR || fl->kind == VAL_SAFE)

@@ -20,6 +20,7 @@ struct diag {
         unsigned line;          /* 0 when not about a line */
         char key[160];          /* empty when not about a key */
         char text[DIAG_TEXT_MAX];
+        char file_copy[256];    /* file points here when its owner is gone */
 };
 
 /* Fill err (when not NULL) and return -code, so callers can write

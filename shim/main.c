@@ -21,15 +21,13 @@
 #include "mapping.h"
 #include "normalize.h"
 #include "options.h"
+#include "pipeline.h"
+#include "run.h"
 #include "stamp.h"
 
 #ifndef SHIM_VERSION
 #define SHIM_VERSION "0.1.0"
 #endif
-#ifndef MAPPINGS_DIR
-#define MAPPINGS_DIR "/usr/share/smartermail-shim/mappings"
-#endif
-#define ETC_MAPPINGS_DIR "/etc/smartermail-shim/mappings"
 
 #define READ_CHUNK (1u << 20)           /* bytes per read() */
 #define OUT_FLUSH (256u * 1024u)        /* write when this much is pending */
@@ -39,16 +37,12 @@ enum { EXIT_IO = 1, EXIT_USAGE = 2 };
 
 struct shim {
         struct shim_opts opts;
-        struct keys *keys;
+        struct pipeline p;
+        struct keys *keys;              /* the fields command's own */
         struct mapping_set *maps;
-        struct tz_conv tz;
-        struct norm norm;
-        struct event *ev;
         struct frame *frame;
         struct buf out;
-        char host[256];
         char *chunk;
-        enum encoding enc;
         int out_failed;         /* standard output is gone: stop */
         uint64_t records;
 };
@@ -56,53 +50,21 @@ struct shim {
 static void usage(FILE *f)
 {
         fprintf(f,
-                "Usage: smartermail-shim parse [OPTIONS] FILE...\n"
+                "Usage: smartermail-shim run [OPTIONS]\n"
+                "       smartermail-shim parse [OPTIONS] FILE...\n"
                 "       smartermail-shim fields [--mappings DIR]\n"
                 "       smartermail-shim --help | --version\n"
                 "\n"
+                "run     follows a SmarterMail log directory and forwards every record, with a\n"
+                "        checkpoint so that nothing is lost across restarts.\n"
                 "parse   reads SmarterMail log files once and writes one JSON event per record\n"
                 "        to standard output. FILE may be '-' for standard input (give --type and\n"
                 "        --date). The log type and date come from a YYYY.MM.DD-TYPE.log name.\n"
                 "fields  lists every field the built-in code and the mappings can set.\n"
                 "\n"
                 "Options:\n");
-        opts_help(f, MODE_PARSE | MODE_FIELDS);
+        opts_help(f, MODE_RUN | MODE_PARSE | MODE_FIELDS);
         fprintf(f, "\nExit status: 0 done, 1 an input or output failed, 2 usage or configuration error.\n");
-}
-
-static int dir_exists(const char *p)
-{
-        struct stat st;
-
-        return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* --mappings, else /etc, else the installed copy, else next to the binary
- * (a build tree). */
-static const char *pick_mappings(const char *given, const char *argv0, char *tmp, size_t n)
-{
-        char self[PATH_MAX];
-        ssize_t l;
-        char *slash;
-
-        if (given && given[0])
-                return given;
-        if (dir_exists(ETC_MAPPINGS_DIR))
-                return ETC_MAPPINGS_DIR;
-        if (dir_exists(MAPPINGS_DIR))
-                return MAPPINGS_DIR;
-        l = readlink("/proc/self/exe", self, sizeof(self) - 1);
-        if (l > 0) {
-                self[l] = '\0';
-                if ((slash = strrchr(self, '/'))) {
-                        *slash = '\0';
-                        snprintf(tmp, n, "%s/mappings", self);
-                        if (dir_exists(tmp))
-                                return tmp;
-                }
-        }
-        (void)argv0;
-        return MAPPINGS_DIR;
 }
 
 static int flush_out(struct shim *sh)
@@ -126,9 +88,9 @@ static int flush_out(struct shim *sh)
 
 static int emit(struct shim *sh, struct norm_file *nf, const struct frame_record *rec)
 {
-        norm_record(&sh->norm, nf, rec, sh->ev);
-        sh->ev->seq = ++sh->records;
-        if (encode_json(sh->ev, sh->enc, &sh->out) < 0) {
+        norm_record(&sh->p.norm, nf, rec, sh->p.ev);
+        sh->p.ev->seq = ++sh->records;
+        if (encode_json(sh->p.ev, sh->p.enc, &sh->out) < 0) {
                 log_msg(LOG_LVL_ERR, "%s: offset %llu: event too large to encode",
                         nf->path ? nf->path : "-", (unsigned long long)rec->offset);
                 return -ENOMEM;
@@ -189,7 +151,7 @@ static int parse_one(struct shim *sh, const char *path)
                 log_msg(LOG_LVL_WARNING, "%s: no date in the name; lines without one are "
                         "dated %04d.%02d.%02d (--date sets it)", path, y, mo, d);
         }
-        norm_file_init(&nf, &sh->norm, is_stdin ? NULL : path, type, 1, y, mo, d);
+        norm_file_init(&nf, &sh->p.norm, is_stdin ? NULL : path, type, 1, y, mo, d);
         frame_reset(sh->frame, 0);
         for (;;) {
                 ssize_t got = read(fd, sh->chunk, READ_CHUNK);
@@ -217,19 +179,10 @@ out:
         return r;
 }
 
-static int setup(struct shim *sh, const char *argv0)
+static int setup(struct shim *sh)
 {
-        char tmp[PATH_MAX + 16];
-        struct diag err = { 0 };
-        const char *dir;
         int r;
 
-        r = tz_init(&sh->tz, sh->opts.timezone);
-        if (r < 0) {
-                log_msg(LOG_LVL_ERR, "--timezone: unknown zone '%s' (an IANA name such as "
-                        "America/Chicago)", sh->opts.timezone);
-                return EXIT_USAGE;
-        }
         if (sh->opts.date[0]) {
                 int y, mo, d;
                 if (stamp_parse_date(sh->opts.date, strlen(sh->opts.date), &y, &mo, &d) < 0 ||
@@ -238,38 +191,13 @@ static int setup(struct shim *sh, const char *argv0)
                         return EXIT_USAGE;
                 }
         }
-        if (sh->opts.host_name[0])
-                snprintf(sh->host, sizeof(sh->host), "%s", sh->opts.host_name);
-        else if (gethostname(sh->host, sizeof(sh->host) - 1) < 0)
-                snprintf(sh->host, sizeof(sh->host), "localhost");
-        sh->keys = keys_new();
-        if (!sh->keys)
-                return EXIT_IO;
-        dir = pick_mappings(sh->opts.mappings, argv0, tmp, sizeof(tmp));
-        r = mapping_load(&sh->maps, dir, sh->keys, 1, &err);
-        if (r == -ENOMEM) {
-                log_msg(LOG_LVL_ERR, "out of memory loading mappings");
-                return EXIT_IO;
-        }
+        r = pipeline_init(&sh->p, &sh->opts);
         if (r < 0)
-                return EXIT_USAGE;      /* every problem was printed */
-        if (keys_finish(sh->keys, &err) < 0) {
-                err.file = dir;
-                diag_print(&err);
-                return EXIT_USAGE;
-        }
-        sh->norm.maps = sh->maps;
-        sh->norm.ctx.tz = &sh->tz;
-        sh->norm.host_name = sh->host;
-        sh->norm.keep_original = sh->opts.original;
-        sh->enc = sh->opts.encoding == ENC_CHOICE_FLAT   ? ENC_FLAT
-                  : sh->opts.encoding == ENC_CHOICE_GELF ? ENC_GELF
-                                                         : ENC_ECS;
-        sh->ev = event_new(sh->keys);
+                return r == -ENOMEM ? EXIT_IO : EXIT_USAGE;
         sh->frame = frame_new(sh->opts.max_record_bytes);
         sh->chunk = malloc(READ_CHUNK);
         buf_init(&sh->out, OUT_MAX);
-        if (!sh->ev || !sh->frame || !sh->chunk || buf_reserve(&sh->out, OUT_FLUSH * 2) < 0) {
+        if (!sh->frame || !sh->chunk || buf_reserve(&sh->out, OUT_FLUSH * 2) < 0) {
                 log_msg(LOG_LVL_ERR, "out of memory");
                 return EXIT_IO;
         }
@@ -281,7 +209,7 @@ static void teardown(struct shim *sh)
         buf_done(&sh->out);
         free(sh->chunk);
         frame_free(sh->frame);
-        event_free(sh->ev);
+        pipeline_done(&sh->p);
         mapping_free(sh->maps);
         keys_free(sh->keys);
         opts_free(&sh->opts);
@@ -307,7 +235,7 @@ static int cmd_parse(struct shim *sh, int argc, char **argv)
                 log_msg(LOG_LVL_ERR, "parse: no FILE given (use - for standard input; see --help)");
                 return EXIT_USAGE;
         }
-        r = setup(sh, argv[0]);
+        r = setup(sh);
         if (r)
                 return r;
         for (int i = first; i < argc; i++) {
@@ -321,6 +249,52 @@ static int cmd_parse(struct shim *sh, int argc, char **argv)
                 return EXIT_IO;
         log_msg(LOG_LVL_INFO, "%llu records", (unsigned long long)sh->records);
         return status;
+}
+
+/* The value of --config/-c in argv, if any (read before the other options,
+ * which override the file). */
+static const char *find_config(int argc, char **argv)
+{
+        for (int i = 1; i < argc; i++) {
+                if (!strcmp(argv[i], "--"))
+                        break;
+                if ((!strcmp(argv[i], "--config") || !strcmp(argv[i], "-c")) && i + 1 < argc)
+                        return argv[i + 1];
+                if (!strncmp(argv[i], "--config=", 9))
+                        return argv[i] + 9;
+        }
+        return NULL;
+}
+
+static int cmd_run(struct shim *sh, int argc, char **argv)
+{
+        struct diag err = { 0 };
+        const char *cfg = find_config(argc, argv);
+        int first;
+
+        if (cfg && opts_load_config(&sh->opts, MODE_RUN, cfg, &err) < 0) {
+                if (err.line == 0 && err.key[0] == '\0' && strstr(err.text, "has errors"))
+                        log_msg(LOG_LVL_ERR, "%s: not started", cfg);
+                else
+                        diag_print(&err);
+                return EXIT_USAGE;
+        }
+        first = opts_parse(&sh->opts, MODE_RUN, argc, argv, &err);
+        if (first < 0) {
+                diag_print(&err);
+                return EXIT_USAGE;
+        }
+        if (sh->opts.help) {
+                usage(stdout);
+                return 0;
+        }
+        if (first < argc) {
+                log_msg(LOG_LVL_ERR, "run: unexpected argument '%s' (see --help)", argv[first]);
+                return EXIT_USAGE;
+        }
+        if (sh->opts.verbose)
+                log_max_level = LOG_LVL_INFO;
+        return run_main(&sh->opts, argv[0]);
 }
 
 /* Load the mappings only, and list every field name in output order. */
@@ -342,7 +316,7 @@ static int cmd_fields(struct shim *sh, int argc, char **argv)
         sh->keys = keys_new();
         if (!sh->keys)
                 return EXIT_IO;
-        dir = pick_mappings(sh->opts.mappings, argv[0], tmp, sizeof(tmp));
+        dir = pipeline_mappings_dir(sh->opts.mappings, tmp, sizeof(tmp));
         if (mapping_load(&sh->maps, dir, sh->keys, 1, &err) < 0)
                 return EXIT_USAGE;
         if (keys_finish(sh->keys, &err) < 0) {
@@ -367,6 +341,8 @@ int main(int argc, char **argv)
                 return EXIT_IO;
         if (argc >= 2 && strcmp(argv[1], "parse") == 0) {
                 r = cmd_parse(&sh, argc - 1, argv + 1);
+        } else if (argc >= 2 && strcmp(argv[1], "run") == 0) {
+                r = cmd_run(&sh, argc - 1, argv + 1);
         } else if (argc >= 2 && strcmp(argv[1], "fields") == 0) {
                 r = cmd_fields(&sh, argc - 1, argv + 1);
         } else if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {

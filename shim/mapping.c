@@ -116,6 +116,25 @@ static long find_quoted(const struct loader *ld, size_t from, const char *needle
         return -1;
 }
 
+/* Offset of the "rule": "name" pair that names a rule, or -1. The name
+ * alone is not enough: an earlier value may be the same word. */
+static long find_rule(const struct loader *ld, const char *name)
+{
+        size_t nl = strlen(name);
+        long at = -1;
+
+        while ((at = find_quoted(ld, (size_t)(at + 1), "rule")) >= 0) {
+                size_t i = (size_t)at + 6;
+
+                while (i < ld->len && ld->text[i] && strchr(" \t\r\n:", ld->text[i]))
+                        i++;
+                if (i + nl + 2 <= ld->len && ld->text[i] == '"' &&
+                    memcmp(ld->text + i + 1, name, nl) == 0 && ld->text[i + 1 + nl] == '"')
+                        return at;
+        }
+        return -1;
+}
+
 /* Report a problem with rule (may be NULL: the file header) and key. */
 __attribute__((format(printf, 4, 5)))
 static void lerr(struct loader *ld, const char *rule, const char *key, const char *fmt, ...)
@@ -125,7 +144,7 @@ static void lerr(struct loader *ld, const char *rule, const char *key, const cha
         long at = 0, k;
         va_list ap;
 
-        if (rule && (at = find_quoted(ld, 0, rule)) < 0)
+        if (rule && (at = find_rule(ld, rule)) < 0)
                 at = 0;
         if (key && (k = find_quoted(ld, (size_t)at, key)) >= 0)
                 at = k;
@@ -876,6 +895,12 @@ int mapping_load(struct mapping_set **ret, const char *dir, struct keys *keys,
         if (r == 0 && !(ms->md = pcre2_match_data_create(64, NULL)))
                 r = -ENOMEM;
         if (r < 0) {
+                /* err->file may be a mapping's path, which dies with ms */
+                for (unsigned i = 0; err && err->file && i < ms->n; i++)
+                        if (err->file == ms->m[i].path) {
+                                snprintf(err->file_copy, sizeof(err->file_copy), "%s", err->file);
+                                err->file = err->file_copy;
+                        }
                 mapping_free(ms);
                 return r;
         }

@@ -153,7 +153,7 @@ static void set_related(struct event *ev)
         }
 }
 
-void norm_record(struct norm *n, struct norm_file *nf, const struct frame_record *rec,
+unsigned norm_record(struct norm *n, struct norm_file *nf, const struct frame_record *rec,
                  struct event *ev)
 {
         struct bracket br[BRACKETS_MAX];
@@ -163,6 +163,7 @@ void norm_record(struct norm *n, struct norm_file *nf, const struct frame_record
         unsigned nbr;
         int64_t ms;
         char *ts;
+        unsigned res = 0;
 
         event_reset(ev);
         ev->offset = rec->offset;
@@ -175,6 +176,7 @@ void norm_record(struct norm *n, struct norm_file *nf, const struct frame_record
         if (ms == INT64_MIN) {
                 /* no usable time: the record above it, else the file's date */
                 event_set_safe(ev, K_TAGS, STR(tag_bad_time));
+                res |= NORM_BAD_TIME;
                 if (nf->last_ms != INT64_MIN) {
                         ms = nf->last_ms;
                 } else {
@@ -194,11 +196,14 @@ void norm_record(struct norm *n, struct norm_file *nf, const struct frame_record
         nbr = mapping_brackets(body, blen, br, &msg);
         mlen = blen - (size_t)(msg - body);
         event_set_str(ev, K_MESSAGE, msg, mlen);
-        if (!mapping_apply(nf->map, &n->ctx, ev, br, nbr, msg, mlen))
+        if (!mapping_apply(nf->map, &n->ctx, ev, br, nbr, msg, mlen)) {
                 event_set_safe(ev, K_TAGS, STR(tag_unparsed));
+                res |= NORM_UNPARSED;
+        }
         if (!event_has(ev, K_EVENT_TYPE))
                 event_set_safe(ev, K_EVENT_TYPE, STR("info"));
         set_related(ev);
         event_set_safe(ev, K_LOG_LEVEL, level_names[ev->severity], strlen(level_names[ev->severity]));
         event_set_num(ev, K_EVENT_SEVERITY, ev->severity);
+        return res;
 }

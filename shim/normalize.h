@@ -48,9 +48,12 @@ int norm_name_info(const char *path, char *type, size_t type_len, int *y, int *m
 void norm_file_init(struct norm_file *nf, const struct norm *n, const char *path,
                     const char *type, int has_date, int y, int mo, int d);
 
+enum norm_result { NORM_UNPARSED = 1u << 0, NORM_BAD_TIME = 1u << 1 };
+
 /* Fill ev (reset first) from one record. ev's string values point into
- * rec->data, nf and the event's scratch; they stay valid while rec does. */
-void norm_record(struct norm *n, struct norm_file *nf, const struct frame_record *rec,
+ * rec->data, nf and the event's scratch; they stay valid while rec does.
+ * Returns a mask of enum norm_result. */
+unsigned norm_record(struct norm *n, struct norm_file *nf, const struct frame_record *rec,
                  struct event *ev);
 
 #endif

@@ -19,31 +19,80 @@ const struct opt_spec shim_options[] = {
           .modes = MODE_PARSE, .short_name = 'd',
           .desc = "Date of the first line of the input; taken from the file name when not given." },
         { .name = "timezone", .type = OPT_STR, .def = "", .off = OPT_AT(timezone), .arg = "ZONE",
-          .modes = MODE_PARSE, .short_name = 'z',
+          .modes = MODE_PARSE | MODE_RUN, .short_name = 'z',
           .desc = "IANA zone the server wrote its local times in (e.g. America/Chicago); empty means the system zone." },
         { .name = "mappings", .type = OPT_STR, .def = "", .off = OPT_AT(mappings), .arg = "DIR",
-          .modes = MODE_PARSE | MODE_FIELDS, .short_name = 'm',
+          .modes = MODE_PARSE | MODE_FIELDS | MODE_RUN, .short_name = 'm',
           .desc = "Directory of mapping files; empty means /etc/smartermail-shim/mappings, then the installed ones." },
         { .name = "encoding", .type = OPT_ENUM, .def = "ecs", .off = OPT_AT(encoding), .arg = "ENC",
-          .modes = MODE_PARSE, .short_name = 'e', .choices = "ecs|flat|gelf",
+          .modes = MODE_PARSE | MODE_RUN, .short_name = 'e', .choices = "ecs|flat|gelf",
           .desc = "Shape of each JSON event: nested ECS, flat dotted keys, or GELF 1.1." },
         { .name = "host-name", .type = OPT_STR, .def = "", .off = OPT_AT(host_name), .arg = "NAME",
-          .modes = MODE_PARSE,
+          .modes = MODE_PARSE | MODE_RUN,
           .desc = "Value of host.name in every event; empty means this machine's host name." },
         { .name = "original", .type = OPT_BOOL, .def = "true", .off = OPT_AT(original),
-          .modes = MODE_PARSE,
+          .modes = MODE_PARSE | MODE_RUN,
           .desc = "Keep the whole raw record in event.original (--no-original leaves it out)." },
         { .name = "max-record-bytes", .type = OPT_SIZE, .def = "64K", .off = OPT_AT(max_record_bytes),
-          .arg = "BYTES", .modes = MODE_PARSE,
+          .arg = "BYTES", .modes = MODE_PARSE | MODE_RUN,
+          .min = FRAME_MAX_RECORD_MIN, .max = FRAME_MAX_RECORD_MAX,
           .desc = "Ceiling on one record (line plus continuation lines); longer records are cut and flagged truncated." },
+        { .name = "config", .type = OPT_STR, .def = "", .off = OPT_AT(config), .arg = "FILE",
+          .modes = MODE_RUN, .short_name = 'c',
+          .desc = "Read settings from this file of key = value lines first; the command line overrides it." },
+        { .name = "logs", .type = OPT_STR, .def = "/var/lib/smartermail/Logs", .off = OPT_AT(logs),
+          .arg = "DIR", .modes = MODE_RUN, .short_name = 'l',
+          .desc = "SmarterMail log directory to follow." },
+        { .name = "types", .type = OPT_STR, .def = "", .off = OPT_AT(types), .arg = "LIST",
+          .modes = MODE_RUN,
+          .desc = "Comma-separated log types to follow (smtpLog,delivery,...); empty follows every type." },
+        { .name = "state", .type = OPT_STR, .def = "/var/lib/smartermail-shim", .off = OPT_AT(state),
+          .arg = "DIR", .modes = MODE_RUN, .short_name = 's',
+          .desc = "Directory of the checkpoint file." },
+        { .name = "output", .type = OPT_STR, .def = "stdout", .off = OPT_AT(output), .arg = "SPEC",
+          .modes = MODE_RUN, .short_name = 'o',
+          .desc = "Where events go: stdout, or file:PATH (appended; reopened on SIGHUP)." },
+        { .name = "from", .type = OPT_ENUM, .def = "auto", .off = OPT_AT(from), .arg = "WHERE",
+          .modes = MODE_RUN, .choices = "auto|end|beginning",
+          .desc = "Where to start in a file the checkpoint does not know: auto is end for files present at the very first start and beginning for files created later." },
+        { .name = "watch", .type = OPT_ENUM, .def = "auto", .off = OPT_AT(watch), .arg = "HOW",
+          .modes = MODE_RUN, .choices = "auto|inotify|poll",
+          .desc = "How to notice new data: auto uses inotify, and polling on network file systems (CIFS/SMB, NFS) where inotify sees nothing." },
+        { .name = "poll-interval-ms", .type = OPT_UINT, .def = "1000", .off = OPT_AT(poll_interval_ms),
+          .arg = "MS", .modes = MODE_RUN, .min = 50, .max = 3600000,
+          .desc = "How often to look for new data when polling, and for a missing log directory." },
+        { .name = "checkpoint-interval-ms", .type = OPT_UINT, .def = "1000",
+          .off = OPT_AT(checkpoint_interval_ms), .arg = "MS", .modes = MODE_RUN, .min = 10, .max = 3600000,
+          .desc = "Write the checkpoint at most this often (and at shutdown)." },
+        { .name = "quiet-ms", .type = OPT_UINT, .def = "1000", .off = OPT_AT(quiet_ms), .arg = "MS",
+          .modes = MODE_RUN, .min = 10, .max = 3600000,
+          .desc = "Emit a file's last record after this long without new bytes, instead of waiting for the next record to start." },
+        { .name = "partial-line-timeout-ms", .type = OPT_UINT, .def = "10000",
+          .off = OPT_AT(partial_line_timeout_ms), .arg = "MS", .modes = MODE_RUN, .min = 10, .max = 86400000,
+          .desc = "Emit a last line that has no newline yet after this long without new bytes." },
+        { .name = "max-inflight-records", .type = OPT_UINT, .def = "10000",
+          .off = OPT_AT(max_inflight_records), .arg = "N", .modes = MODE_RUN, .min = 1, .max = 1000000,
+          .desc = "Records sent but not yet acknowledged by every output; reading pauses at this many." },
+        { .name = "max-inflight-bytes", .type = OPT_SIZE, .def = "16M", .off = OPT_AT(max_inflight_bytes),
+          .arg = "BYTES", .modes = MODE_RUN, .min = 65536, .max = 1UL << 32,
+          .desc = "Bytes of records sent but not yet acknowledged; reading pauses at this many." },
+        { .name = "stats-interval-s", .type = OPT_UINT, .def = "300", .off = OPT_AT(stats_interval_s),
+          .arg = "S", .modes = MODE_RUN, .min = 0, .max = 86400,
+          .desc = "Print statistics this often (0 prints them only on SIGUSR1)." },
+        { .name = "shutdown-timeout-ms", .type = OPT_UINT, .def = "10000",
+          .off = OPT_AT(shutdown_timeout_ms), .arg = "MS", .modes = MODE_RUN, .min = 0, .max = 3600000,
+          .desc = "On SIGTERM, wait this long for outputs to acknowledge what was sent before writing the checkpoint and exiting." },
+        { .name = "release-idle-s", .type = OPT_UINT, .def = "600", .off = OPT_AT(release_idle_s),
+          .arg = "S", .modes = MODE_RUN, .min = 1, .max = 864000,
+          .desc = "Close a file read to its end once a newer day's file of its type exists and it has been quiet this long." },
         { .name = "verbose", .type = OPT_BOOL, .def = "false", .off = OPT_AT(verbose),
-          .modes = MODE_PARSE, .short_name = 'v',
+          .modes = MODE_PARSE | MODE_RUN, .short_name = 'v',
           .desc = "Print informational messages on standard error." },
         { .name = "help", .type = OPT_BOOL, .def = "false", .off = OPT_AT(help),
-          .modes = MODE_PARSE | MODE_FIELDS, .short_name = 'h',
+          .modes = MODE_PARSE | MODE_FIELDS | MODE_RUN, .short_name = 'h',
           .desc = "Print this help and exit." },
         { .name = "version", .type = OPT_BOOL, .def = "false", .off = OPT_AT(version),
-          .modes = MODE_PARSE,
+          .modes = MODE_PARSE | MODE_RUN,
           .desc = "Print the version and exit." },
         { 0 }
 };
@@ -117,13 +166,26 @@ int opts_set(struct shim_opts *o, const struct opt_spec *s, const char *v, struc
                 if (parse_size(v, &sz) < 0)
                         return diag_set(err, EINVAL, NULL, 0, s->name,
                                         "'%s' is not a size (a number, optionally with K, M or G)", v);
-                if (s->off == OPT_AT(max_record_bytes) &&
-                    (sz < FRAME_MAX_RECORD_MIN || sz > FRAME_MAX_RECORD_MAX))
-                        return diag_set(err, ERANGE, NULL, 0, s->name,
-                                        "%zu is out of range (%u to %u)", sz,
-                                        FRAME_MAX_RECORD_MIN, FRAME_MAX_RECORD_MAX);
+                if (s->max && (sz < s->min || sz > s->max))
+                        return diag_set(err, EINVAL, NULL, 0, s->name,
+                                        "%zu is out of range (%lu to %lu)", sz, s->min, s->max);
                 *(size_t *)at(o, s) = sz;
                 return 0;
+        case OPT_UINT: {
+                char *end;
+                unsigned long n;
+
+                errno = 0;
+                n = strtoul(v, &end, 10);
+                if (errno || end == v || *end || v[0] == '-')
+                        return diag_set(err, EINVAL, NULL, 0, s->name,
+                                        "'%s' is not a whole number", v);
+                if (s->max && (n < s->min || n > s->max))
+                        return diag_set(err, EINVAL, NULL, 0, s->name,
+                                        "%lu is out of range (%lu to %lu)", n, s->min, s->max);
+                *(unsigned long *)at(o, s) = n;
+                return 0;
+        }
         case OPT_ENUM:
                 idx = choice_index(s->choices, v);
                 if (idx < 0)
@@ -187,7 +249,9 @@ int opts_parse(struct shim_opts *o, unsigned mode, int argc, char **argv, struct
         lo[n] = (struct option){ 0 };
         shorts[ns] = '\0';
         opterr = 0;
-        optind = 1;
+        /* 0, not 1: glibc then forgets the previous argv, including the
+         * place inside a cluster of short options where it stopped */
+        optind = 0;
         while ((c = getopt_long(argc, argv, shorts, lo, &li)) != -1) {
                 const struct opt_spec *s = NULL;
                 const char *val = optarg;
@@ -228,6 +292,103 @@ int opts_parse(struct shim_opts *o, unsigned mode, int argc, char **argv, struct
         return optind;
 }
 
+const struct opt_spec *opts_find(const char *name, unsigned mode)
+{
+        for (const struct opt_spec *s = shim_options; s->name; s++)
+                if ((s->modes & mode) && strcmp(s->name, name) == 0)
+                        return s;
+        return NULL;
+}
+
+static char *trim(char *p)
+{
+        char *e;
+
+        while (*p == ' ' || *p == '\t')
+                p++;
+        e = p + strlen(p);
+        while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+                *--e = '\0';
+        return p;
+}
+
+/* "key = value" per line. Values may be quoted with "..." to keep
+ * surrounding spaces or a '#'. */
+int opts_load_config(struct shim_opts *o, unsigned mode, const char *path, struct diag *err)
+{
+        FILE *f = fopen(path, "re");
+        char line[4096];
+        unsigned lineno = 0;
+        int bad = 0;
+
+        if (!f) {
+                int e = errno;
+                return diag_set(err, e, path, 0, NULL, "cannot read the config file: %s",
+                                strerror(e));
+        }
+        while (fgets(line, sizeof(line), f)) {
+                struct diag d = { .file = path };
+                const struct opt_spec *s;
+                char *p, *eq, *key, *val;
+
+                lineno++;
+                d.line = lineno;
+                if (!strchr(line, '\n') && !feof(f)) {
+                        diag_set(&d, EINVAL, path, lineno, NULL, "line longer than %zu bytes",
+                                 sizeof(line) - 2);
+                        diag_print(&d);
+                        bad = 1;
+                        while (fgets(line, sizeof(line), f) && !strchr(line, '\n'))
+                                ;
+                        continue;
+                }
+                p = trim(line);
+                if (*p == '\0' || *p == '#')
+                        continue;
+                eq = strchr(p, '=');
+                if (!eq) {
+                        diag_set(&d, EINVAL, path, lineno, NULL, "expected key = value");
+                        diag_print(&d);
+                        bad = 1;
+                        continue;
+                }
+                *eq = '\0';
+                key = trim(p);
+                val = trim(eq + 1);
+                if (*val == '"') {
+                        char *q = strrchr(val + 1, '"');
+                        if (!q) {
+                                diag_set(&d, EINVAL, path, lineno, key, "unterminated quote");
+                                diag_print(&d);
+                                bad = 1;
+                                continue;
+                        }
+                        *q = '\0';
+                        val++;
+                } else if ((p = strchr(val, '#'))) {
+                        *p = '\0';
+                        val = trim(val);
+                }
+                s = opts_find(key, mode);
+                if (!s || !strcmp(key, "config") || !strcmp(key, "help") || !strcmp(key, "version")) {
+                        diag_set(&d, EINVAL, path, lineno, key, "unknown key");
+                        diag_print(&d);
+                        bad = 1;
+                        continue;
+                }
+                if (opts_set(o, s, val, &d) < 0) {
+                        d.file = path;
+                        d.line = lineno;
+                        diag_print(&d);
+                        bad = 1;
+                }
+        }
+        fclose(f);
+        if (bad)
+                return diag_set(err, EINVAL, path, 0, NULL, "the config file has errors");
+        return 0;
+}
+
 static void help_name(char *out, size_t n, const struct opt_spec *s)
 {
         if (s->short_name)
@@ -258,7 +419,7 @@ void opts_markdown(FILE *f)
 {
         static const char *const type_names[] = {
                 [OPT_STR] = "text", [OPT_BOOL] = "boolean", [OPT_SIZE] = "size",
-                [OPT_ENUM] = "choice",
+                [OPT_ENUM] = "choice", [OPT_UINT] = "number",
         };
 
         fprintf(f, "| option | type | default | modes | meaning |\n");
@@ -267,10 +428,10 @@ void opts_markdown(FILE *f)
                 fprintf(f, "| `--%s`", s->name);
                 if (s->short_name)
                         fprintf(f, " (`-%c`)", s->short_name);
-                fprintf(f, " | %s | %s%s%s | %s | %s", type_names[s->type],
+                fprintf(f, " | %s | %s%s%s | %s%s%s | %s", type_names[s->type],
                         s->def[0] ? "`" : "", s->def[0] ? s->def : "(empty)", s->def[0] ? "`" : "",
-                        (s->modes & MODE_PARSE) && (s->modes & MODE_FIELDS) ? "parse, fields"
-                        : (s->modes & MODE_PARSE) ? "parse" : "fields", s->desc);
+                        (s->modes & MODE_RUN) ? "run " : "", (s->modes & MODE_PARSE) ? "parse " : "",
+                        (s->modes & MODE_FIELDS) ? "fields" : "", s->desc);
                 if (s->type == OPT_ENUM)
                         fprintf(f, " One of: `%s`.", s->choices);
                 fprintf(f, " |\n");

@@ -11,9 +11,9 @@
 
 #include "log.h"
 
-enum opt_type { OPT_STR, OPT_BOOL, OPT_SIZE, OPT_ENUM };
+enum opt_type { OPT_STR, OPT_BOOL, OPT_SIZE, OPT_ENUM, OPT_UINT };
 
-enum opt_mode { MODE_PARSE = 1u << 0, MODE_FIELDS = 1u << 1 };
+enum opt_mode { MODE_PARSE = 1u << 0, MODE_FIELDS = 1u << 1, MODE_RUN = 1u << 2 };
 
 struct opt_spec {
         const char *name;       /* long option and config key */
@@ -23,6 +23,7 @@ struct opt_spec {
         const char *desc;       /* one sentence */
         const char *choices;    /* OPT_ENUM: "a|b|c", index stored as int */
         const char *arg;        /* placeholder in help ("ZONE") */
+        unsigned long min, max; /* OPT_UINT, OPT_SIZE range (max 0 = none) */
         unsigned modes;         /* enum opt_mode mask */
         char short_name;
 };
@@ -30,6 +31,8 @@ struct opt_spec {
 #define OPT_AT(member) offsetof(struct shim_opts, member)
 
 enum enc_choice { ENC_CHOICE_ECS, ENC_CHOICE_FLAT, ENC_CHOICE_GELF };
+enum from_choice { FROM_AUTO, FROM_END, FROM_BEGINNING };
+enum watch_choice { WATCH_AUTO, WATCH_INOTIFY, WATCH_POLL };
 
 struct shim_opts {
         char *type;
@@ -43,6 +46,23 @@ struct shim_opts {
         int help;
         int version;
         int verbose;
+        /* run mode */
+        char *config;
+        char *logs;
+        char *types;            /* comma-separated type words, empty = all */
+        char *state;
+        char *output;
+        int from;               /* enum from_choice */
+        int watch;              /* enum watch_choice */
+        unsigned long poll_interval_ms;
+        unsigned long checkpoint_interval_ms;
+        unsigned long quiet_ms;
+        unsigned long partial_line_timeout_ms;
+        unsigned long max_inflight_records;
+        size_t max_inflight_bytes;
+        unsigned long stats_interval_s;
+        unsigned long shutdown_timeout_ms;
+        unsigned long release_idle_s;
 };
 
 extern const struct opt_spec shim_options[];
@@ -60,6 +80,15 @@ int opts_parse(struct shim_opts *o, unsigned mode, int argc, char **argv, struct
  * with err->text saying why. */
 int opts_set(struct shim_opts *o, const struct opt_spec *spec, const char *value,
              struct diag *err);
+
+/* The option a config key or long name names, or NULL. */
+const struct opt_spec *opts_find(const char *name, unsigned mode);
+
+/* Read a config file of "key = value" lines ('#' starts a comment) into o.
+ * Keys are long option names valid in mode. Every problem is printed as
+ * "file:line: key: problem"; returns 0, -EINVAL (bad content) or -errno
+ * (cannot read; err says why). */
+int opts_load_config(struct shim_opts *o, unsigned mode, const char *path, struct diag *err);
 
 /* Help text for a mode, and the Markdown table of docs/options.md. */
 void opts_help(FILE *f, unsigned mode);

@@ -63,10 +63,11 @@ size_t stamp_parse(const char *p, size_t n, struct stamp *ret)
         if (!c)
                 return 0;
         i += c;
-        /* the prefix ends at a space, or at the end of the line */
-        if (i < n && p[i] != ' ' && p[i] != '\t')
+        /* the prefix ends at a space, or at the end of the line: of p, or
+         * a '\n' in a record of several lines (frame.c saw a stamp there) */
+        if (i < n && p[i] != ' ' && p[i] != '\t' && p[i] != '\n')
                 return 0;
-        if (i < n)
+        if (i < n && p[i] != '\n')
                 i++;
         st.valid = st.h < 24 && st.mi < 60 && st.s < 60 &&
                    (!st.has_date || stamp_date_valid(st.y, st.mo, st.d));

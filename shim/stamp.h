@@ -17,9 +17,11 @@ struct stamp {
 };
 
 /* Parse a time prefix at p[0..n). Returns the prefix length including the
- * one space that follows it (0 when the line carries no time stamp: then it
- * is a continuation line). A prefix whose digits are out of range still
- * counts as a prefix; ret->valid tells. */
+ * one space (or TAB) that follows it; a '\n' that follows it, in a record of
+ * several lines, is left to the body. Returns 0 when the line carries no
+ * time stamp (then it is a continuation line) and leaves ret alone. A
+ * prefix whose digits are out of range still counts as a prefix;
+ * ret->valid tells. */
 size_t stamp_parse(const char *p, size_t n, struct stamp *ret);
 
 /* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
