@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Record framing. Complete lines are classified straight from the caller's
  * buffer; only a line cut by the end of a read is copied aside. Memory is
- * three buffers of the record ceiling, whatever the input. Empty lines carry
- * nothing and are skipped. */
+ * three buffers that grow on demand up to the record ceiling, whatever the
+ * input (a daemon following many quiet files keeps them small). Empty lines
+ * carry nothing and are skipped. */
 #include "frame.h"
 
 #include <stdlib.h>
@@ -20,15 +21,16 @@ struct frame {
         size_t max;
 
         char *rec;              /* the record being built */
-        size_t rec_len;
+        size_t rec_len, rec_cap;
         uint64_t rec_off, rec_end;
         unsigned rec_flags, rec_lines;
         int have_rec, rec_full;
 
         char *out;              /* the record last handed out */
+        size_t out_cap;
 
         char *line;             /* a line cut by the end of a feed */
-        size_t line_len;
+        size_t line_len, line_cap;
         uint64_t line_off;
         int line_started, line_trunc;
 
@@ -48,14 +50,30 @@ struct frame *frame_new(size_t max_record)
         if (max_record > FRAME_MAX_RECORD_MAX)
                 max_record = FRAME_MAX_RECORD_MAX;
         f->max = max_record;
-        f->rec = malloc(max_record);
-        f->out = malloc(max_record);
-        f->line = malloc(max_record + LINE_SLACK);
-        if (!f->rec || !f->out || !f->line) {
-                frame_free(f);
-                return NULL;
-        }
         return f;
+}
+
+#define FRAME_BUF_START 1024
+
+/* Make *p hold at least need bytes (need <= limit). Returns 0, or -1 when
+ * out of memory (the caller then keeps what fits, as at the ceiling). */
+static int grow(char **p, size_t *cap, size_t need, size_t limit)
+{
+        size_t c = *cap ? *cap : FRAME_BUF_START;
+        char *n;
+
+        if (need <= *cap)
+                return 0;
+        while (c < need)
+                c *= 2;
+        if (c > limit)
+                c = limit;
+        n = realloc(*p, c);
+        if (!n)
+                return -1;
+        *p = n;
+        *cap = c;
+        return 0;
 }
 
 void frame_free(struct frame *f)
@@ -108,7 +126,10 @@ static void rec_append(struct frame *f, const char *p, size_t n)
                 return;
         }
         k = fit_utf8(p, n, f->max - f->rec_len);
-        memcpy(f->rec + f->rec_len, p, k);
+        if (grow(&f->rec, &f->rec_cap, f->rec_len + k, f->max) < 0)
+                k = fit_utf8(p, k, f->rec_cap - f->rec_len);
+        if (k)
+                memcpy(f->rec + f->rec_len, p, k);
         f->rec_len += k;
         if (k < n) {
                 f->rec_flags |= FRAME_TRUNCATED;
@@ -119,9 +140,12 @@ static void rec_append(struct frame *f, const char *p, size_t n)
 static void emit(struct frame *f, struct frame_record *ret)
 {
         char *t = f->out;
+        size_t c = f->out_cap;
 
         f->out = f->rec;
+        f->out_cap = f->rec_cap;
         f->rec = t;
+        f->rec_cap = c;
         ret->data = f->out;
         ret->len = f->rec_len;
         ret->offset = f->rec_off;
@@ -184,7 +208,12 @@ static void line_append(struct frame *f, const char *p, size_t n)
                 k = f->max + LINE_SLACK - f->line_len;
                 f->line_trunc = 1;
         }
-        memcpy(f->line + f->line_len, p, k);
+        if (grow(&f->line, &f->line_cap, f->line_len + k, f->max + LINE_SLACK) < 0) {
+                k = f->line_cap - f->line_len;
+                f->line_trunc = 1;
+        }
+        if (k)
+                memcpy(f->line + f->line_len, p, k);
         f->line_len += k;
 }
 
