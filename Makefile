@@ -28,9 +28,9 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t
 GOLDEN := $(BUILD)/tests/golden
 
 DEBIAN_DEPS := build-essential pkg-config libfastjson-dev libpcre2-dev libcmocka-dev libsystemd-dev \
-	liblognorm-utils tzdata python3 time
+	liblognorm-utils tzdata python3 python3-pytest time
 
-.PHONY: all deps check tests unit golden check-asan bench demo clean docs-check
+.PHONY: all deps check tests unit golden follow check-asan bench demo clean docs-check
 
 all: $(BIN)
 
@@ -74,7 +74,13 @@ check:
 	@$(MAKE) -s deps
 	@$(MAKE) tests
 
-tests: all unit golden docs-check
+# The daemon's tests drive the real binary on real files (Debian's python3
+# and pytest, named by path so that another python3 on PATH does not matter).
+PYTEST ?= /usr/bin/python3 -m pytest
+follow: $(BIN)
+	SHIM=./$(BIN) $(PYTEST) -q tests/run
+
+tests: all unit golden docs-check follow
 	@echo "tests: all passed"
 
 # docs/options.md holds the option table as the binary prints it, and
