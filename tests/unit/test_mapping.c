@@ -1,0 +1,451 @@
+/* SPDX-License-Identifier: MIT */
+/* mapping.c: how the leading bracket groups of a body are told apart, and
+ * how a bad mapping directory is reported (file, line, key of the first
+ * problem). The real mappings/ must load. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "event.h"
+#include "log.h"
+#include "mapping.h"
+#include "testutil.h"
+
+/* ---- mapping_brackets -------------------------------------------------- */
+
+struct want_br {
+        enum bracket_kind kind;
+        const char *text;
+};
+
+struct bracket_row {
+        struct bytes body;
+        unsigned n;
+        struct want_br br[BRACKETS_MAX];
+        const char *rest;
+};
+
+static const char *const kind_names[] = { [BR_IP] = "ip", [BR_ID] = "id", [BR_TAG] = "tag" };
+
+#define ID64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static const struct bracket_row bracket_rows[] = {
+        /* the shapes of log-format.md */
+        { S("[203.0.113.9][41200377] cmd: EHLO mx.example.com"), 2,
+          { { BR_IP, "203.0.113.9" }, { BR_ID, "41200377" } }, "cmd: EHLO mx.example.com" },
+        { S("[5432c100] Delivery started for a@example.com at 2:08:52 PM"), 1,
+          { { BR_ID, "5432c100" } }, "Delivery started for a@example.com at 2:08:52 PM" },
+        { S("[198.51.100.7] Webmail Login failed: Invalid password"), 1,
+          { { BR_IP, "198.51.100.7" } }, "Webmail Login failed: Invalid password" },
+        { S("[203.0.113.9] [41200377] Data transfer succeeded"), 2,
+          { { BR_IP, "203.0.113.9" }, { BR_ID, "41200377" } }, "Data transfer succeeded" },
+        { S("[IpBruteForceDetector] [198.51.100.7] Added to IDS block list"), 2,
+          { { BR_TAG, "IpBruteForceDetector" }, { BR_IP, "198.51.100.7" } },
+          "Added to IDS block list" },
+        { S("[48650001] [LocalDeliveryQueue] Begin Processing."), 2,
+          { { BR_ID, "48650001" }, { BR_TAG, "LocalDeliveryQueue" } }, "Begin Processing." },
+        { S("smtp started at 4/29/2020 10:31:35 PM"), 0, { { 0 } },
+          "smtp started at 4/29/2020 10:31:35 PM" },
+        /* addresses */
+        { S("[2001:db8::1] IMAP Login successful"), 1, { { BR_IP, "2001:db8::1" } },
+          "IMAP Login successful" },
+        { S("[::1] x"), 1, { { BR_IP, "::1" } }, "x" },
+        { S("[::ffff:198.51.100.7] x"), 1, { { BR_IP, "::ffff:198.51.100.7" } }, "x" },
+        { S("[2001:db8::1][7f3a] x"), 2, { { BR_IP, "2001:db8::1" }, { BR_ID, "7f3a" } }, "x" },
+        { S("[0.0.0.0] x"), 1, { { BR_IP, "0.0.0.0" } }, "x" },
+        { S("[1.2.3] x"), 0, { { 0 } }, "[1.2.3] x" },
+        { S("[256.1.1.1] x"), 0, { { 0 } }, "[256.1.1.1] x" },
+        { S("[1.2.3.4:25] x"), 0, { { 0 } }, "[1.2.3.4:25] x" },
+        { S("[12:30] x"), 0, { { 0 } }, "[12:30] x" },
+        { S("[fe80::1%eth0] x"), 0, { { 0 } }, "[fe80::1%eth0] x" },
+        { S("[v1.2] x"), 0, { { 0 } }, "[v1.2] x" },
+        /* ids */
+        { S("[41200377] x"), 1, { { BR_ID, "41200377" } }, "x" },
+        { S("[5432-c10] x"), 1, { { BR_ID, "5432-c10" } }, "x" },
+        { S("[ab_cd] x"), 1, { { BR_ID, "ab_cd" } }, "x" },
+        { S("[SMTP] x"), 1, { { BR_ID, "SMTP" } }, "x" },
+        { S("[lowercase] x"), 1, { { BR_ID, "lowercase" } }, "x" },
+        { S("[Queue2] x"), 1, { { BR_ID, "Queue2" } }, "x" },
+        { S("[" ID64 "] x"), 1, { { BR_ID, ID64 } }, "x" },
+        { S("[" ID64 "0] x"), 0, { { 0 } }, "[" ID64 "0] x" },
+        /* tag words */
+        { S("[Ok] x"), 1, { { BR_TAG, "Ok" } }, "x" },
+        { S("[SpamCheckQueue] x"), 1, { { BR_TAG, "SpamCheckQueue" } }, "x" },
+        /* not groups */
+        { S("Connection to [198.51.100.7] refused"), 0, { { 0 } },
+          "Connection to [198.51.100.7] refused" },
+        { S(" [198.51.100.7] x"), 0, { { 0 } }, " [198.51.100.7] x" },
+        { S("[not a group] text"), 0, { { 0 } }, "[not a group] text" },
+        { S("[198.51.100.7] [not a group] text"), 1, { { BR_IP, "198.51.100.7" } },
+          "[not a group] text" },
+        { S("[] x"), 0, { { 0 } }, "[] x" },
+        { S("[abc x"), 0, { { 0 } }, "[abc x" },
+        { S("[1.2.3.4"), 0, { { 0 } }, "[1.2.3.4" },
+        { S("[a/b] x"), 0, { { 0 } }, "[a/b] x" },
+        /* spacing and the end of the body */
+        { S("[198.51.100.7]"), 1, { { BR_IP, "198.51.100.7" } }, "" },
+        { S("[198.51.100.7] "), 1, { { BR_IP, "198.51.100.7" } }, "" },
+        { S("[198.51.100.7]text"), 1, { { BR_IP, "198.51.100.7" } }, "text" },
+        { S("[198.51.100.7]  two spaces"), 1, { { BR_IP, "198.51.100.7" } }, " two spaces" },
+        { S("[198.51.100.7]  [41200377] x"), 1, { { BR_IP, "198.51.100.7" } }, " [41200377] x" },
+        { S("[a]b] x"), 1, { { BR_ID, "a" } }, "b] x" },
+        /* at most BRACKETS_MAX groups */
+        { S("[a][b][c][d] x"), 4,
+          { { BR_ID, "a" }, { BR_ID, "b" }, { BR_ID, "c" }, { BR_ID, "d" } }, "x" },
+        { S("[a][b][c][d][e] x"), 4,
+          { { BR_ID, "a" }, { BR_ID, "b" }, { BR_ID, "c" }, { BR_ID, "d" } }, "[e] x" },
+};
+
+static void test_mapping_brackets(void **state)
+{
+        (void)state;
+        for (size_t i = 0; i < ARRAY_SIZE(bracket_rows); i++) {
+                const struct bracket_row *row = &bracket_rows[i];
+                /* an exact-size copy: a read past the body shows under ASan */
+                char *body = malloc(row->body.len ? row->body.len : 1);
+                struct bracket br[BRACKETS_MAX];
+                const char *rest = NULL;
+                char what[160];
+                unsigned n;
+
+                assert_non_null(body);
+                memcpy(body, row->body.p, row->body.len);
+                tu_escape(row->body.p, row->body.len, what, sizeof(what));
+                n = mapping_brackets(body, row->body.len, br, &rest);
+                if (n != row->n) {
+                        print_error("\"%s\": %u groups, want %u\n", what, n, row->n);
+                        fail();
+                }
+                for (unsigned g = 0; g < n; g++) {
+                        if (br[g].kind != row->br[g].kind) {
+                                print_error("\"%s\": group %u is %s, want %s\n", what, g,
+                                            kind_names[br[g].kind], kind_names[row->br[g].kind]);
+                                fail();
+                        }
+                        tu_bytes_equal(what, row->br[g].text, strlen(row->br[g].text), br[g].p,
+                                       br[g].len);
+                }
+                assert_true(rest >= body && rest <= body + row->body.len);
+                tu_bytes_equal(what, row->rest, strlen(row->rest), rest,
+                               row->body.len - (size_t)(rest - body));
+                free(body);
+        }
+}
+
+/* ---- mapping_load errors ----------------------------------------------- */
+
+struct file {
+        const char *name;       /* NULL ends the list */
+        const char *text;
+};
+
+struct load_row {
+        const char *name;
+        int with_generic;       /* copy the real generic.json in */
+        struct file files[3];
+        int want_rc;
+        const char *want_file;  /* base name; "" = the directory itself */
+        unsigned want_line;
+        const char *want_key;
+};
+
+#define HEAD "{\n  \"log_types\": [\"smtpLog\"],\n  \"log_type\": \"smtp\",\n"    /* lines 1-3 */
+
+static const struct load_row load_rows[] = {
+        { "a good file and the generic one", 1,
+          { { "smtp.json", HEAD
+                "  \"rules\": [\n"
+                "    { \"rule\": \"a\", \"match\": \"^(?<w>x)\", \"set\": { \"event.action\": \"${w}\" },\n"
+                "      \"example\": \"x\" }\n"
+                "  ]\n"
+                "}\n" } },
+          0, NULL, 0, NULL },
+        { "a syntax error", 1,
+          { { "bad.json", HEAD
+                "  \"rules\": [\n"                                      /* 4 */
+                "    { \"rule\": \"a\", \"match\": \"^x\" }\n"          /* 5 */
+                "    { \"rule\": \"b\", \"match\": \"^y\" }\n"          /* 6 */
+                "  ]\n"
+                "}\n" } },
+          -EINVAL, "bad.json", 6, "" },
+        { "a file cut short", 1,
+          { { "bad.json", HEAD
+                "  \"rules\": [\n"                                      /* 4 */
+                "    { \"rule\": \"a\", \"match\": \"^x\" }\n" } },     /* 5 */
+          -EINVAL, "bad.json", 6, "" },
+        { "text after the object", 1,
+          { { "bad.json", HEAD
+                "  \"rules\": []\n"                                     /* 4 */
+                "}\n"                                                   /* 5 */
+                "{ }\n" } },                                            /* 6 */
+          -EINVAL, "bad.json", 6, "" },
+        { "an unknown key in a rule", 1,
+          { { "bad.json", HEAD
+                "  \"rules\": [\n"                                      /* 4 */
+                "    {\n"                                               /* 5 */
+                "      \"rule\": \"ok\",\n"                             /* 6 */
+                "      \"match\": \"^ok\"\n"                            /* 7 */
+                "    },\n"                                              /* 8 */
+                "    {\n"                                               /* 9 */
+                "      \"rule\": \"typo\",\n"                           /* 10 */
+                "      \"match\": \"^x\",\n"                            /* 11 */
+                "      \"sett\": { \"event.action\": \"x\" }\n"         /* 12 */
+                "    }\n"
+                "  ]\n"
+                "}\n" } },
+          -EINVAL, "bad.json", 12, "rule typo: sett" },
+        { "an unknown key in the file", 1,
+          { { "bad.json", HEAD
+                "  \"brackets\": { \"ip\": \"source.ip\" },\n"          /* 4 */
+                "  \"brakets\": { \"ip\": \"source.ip\" },\n"           /* 5 */
+                "  \"rules\": []\n"
+                "}\n" } },
+          -EINVAL, "bad.json", 5, "brakets" },
+        { "a bad PCRE2 pattern", 1,
+          { { "bad.json", HEAD
+                "  \"rules\": [\n"                                      /* 4 */
+                "    {\n"                                               /* 5 */
+                "      \"rule\": \"unclosed\",\n"                       /* 6 */
+                "      \"match\": \"^(?<a>x\",\n"                       /* 7 */
+                "      \"set\": { \"event.action\": \"${a}\" }\n"       /* 8 */
+                "    }\n"
+                "  ]\n"
+                "}\n" } },
+          -EINVAL, "bad.json", 7, "rule unclosed: match" },
+        { "a template naming a missing group", 1,
+          { { "bad.json", HEAD
+                "  \"rules\": [\n"                                      /* 4 */
+                "    {\n"                                               /* 5 */
+                "      \"rule\": \"login\",\n"                          /* 6 */
+                "      \"match\": \"^user (?<user>\\\\S+)\",\n"         /* 7 */
+                "      \"set\": {\n"                                    /* 8 */
+                "        \"event.action\": \"login\",\n"                /* 9 */
+                "        \"user.name\": \"${usr}\"\n"                   /* 10 */
+                "      }\n"
+                "    }\n"
+                "  ]\n"
+                "}\n" } },
+          -EINVAL, "bad.json", 10, "rule login: user.name" },
+        { "a group number past the last group", 1,
+          { { "bad.json", HEAD
+                "  \"rules\": [\n"                                      /* 4 */
+                "    { \"rule\": \"n\", \"match\": \"^(a)\",\n"         /* 5 */
+                "      \"set\": { \"event.action\": \"${2}\" } }\n"     /* 6 */
+                "  ]\n"
+                "}\n" } },
+          -EINVAL, "bad.json", 6, "rule n: event.action" },
+        { "an unknown conversion", 1,
+          { { "bad.json", HEAD
+                "  \"rules\": [\n"                                      /* 4 */
+                "    {\n"                                               /* 5 */
+                "      \"rule\": \"shout\",\n"                          /* 6 */
+                "      \"match\": \"^user (?<user>\\\\S+)\",\n"         /* 7 */
+                "      \"set\": {\n"                                    /* 8 */
+                "        \"user.name\": \"${user:shout}\"\n"            /* 9 */
+                "      }\n"
+                "    }\n"
+                "  ]\n"
+                "}\n" } },
+          -EINVAL, "bad.json", 9, "rule shout: user.name" },
+        { "an example that does not match", 1,
+          { { "bad.json", HEAD
+                "  \"rules\": [\n"                                      /* 4 */
+                "    {\n"                                               /* 5 */
+                "      \"rule\": \"ehlo\",\n"                           /* 6 */
+                "      \"match\": \"^cmd: EHLO (?<host>\\\\S+)$\",\n"   /* 7 */
+                "      \"example\": \"cmd: HELO mx.example.com\",\n"    /* 8 */
+                "      \"set\": { \"source.domain\": \"${host}\" }\n"   /* 9 */
+                "    }\n"
+                "  ]\n"
+                "}\n" } },
+          -EINVAL, "bad.json", 8, "rule ehlo: example" },
+        { "a list for a field that is not an array", 1,
+          { { "bad.json", HEAD
+                "  \"rules\": [\n"                                      /* 4 */
+                "    {\n"                                               /* 5 */
+                "      \"rule\": \"two\",\n"                            /* 6 */
+                "      \"match\": \"^x\",\n"                            /* 7 */
+                "      \"set\": {\n"                                    /* 8 */
+                "        \"event.category\": [\"email\", \"network\"],\n" /* 9 */
+                "        \"event.action\": [\"a\", \"b\"]\n"            /* 10 */
+                "      }\n"
+                "    }\n"
+                "  ]\n"
+                "}\n" } },
+          -EINVAL, "bad.json", 10, "rule two: event.action" },
+        { "the rule's name is also an earlier value", 1,
+          { { "bad.json", HEAD
+                "  \"rules\": [\n"                                      /* 4 */
+                "    {\n"                                               /* 5 */
+                "      \"rule\": \"first\",\n"                          /* 6 */
+                "      \"set\": { \"event.action\": \"login\" },\n"     /* 7 */
+                "      \"match\": \"^a\"\n"                             /* 8 */
+                "    },\n"                                              /* 9 */
+                "    {\n"                                               /* 10 */
+                "      \"rule\": \"login\",\n"                          /* 11 */
+                "      \"match\": \"^(b\"\n"                            /* 12 */
+                "    }\n"
+                "  ]\n"
+                "}\n" } },
+          -EINVAL, "bad.json", 12, "rule login: match" },
+        { "the first of two bad files is reported", 1,
+          { { "a.json", HEAD
+                "  \"rules\": [ { \"rule\": \"r\", \"match\": \"(\" } ]\n" /* 4 */
+                "}\n" },
+            { "b.json", "{\n  \"log_types\": [\"delivery\"],\n  \"log_type\": \"delivery\",\n"
+                "  \"nope\": 1\n"                                       /* 4 */
+                "}\n" } },
+          -EINVAL, "a.json", 4, "rule r: match" },
+        { "no generic file", 0,
+          { { "smtp.json", HEAD "  \"rules\": []\n}\n" } },
+          -EINVAL, "", 0, "" },
+        { "an empty directory", 0, { { NULL } }, -EINVAL, "", 0, "" },
+};
+
+static const char *mappings_dir(void)
+{
+        const char *d = getenv("MAPPINGS");
+
+        return d && d[0] ? d : "mappings";
+}
+
+static void check_load_row(const struct load_row *row)
+{
+        char dir[512], path[1024];
+        struct keys *keys = keys_new();
+        struct mapping_set *ms = NULL;
+        struct diag err;
+        const char *base;
+        int rc;
+
+        assert_non_null(keys);
+        tu_tmpdir(dir, sizeof(dir));
+        if (row->with_generic) {
+                snprintf(path, sizeof(path), "%s/generic.json", mappings_dir());
+                tu_copy_file(path, dir, "generic.json");
+        }
+        for (const struct file *f = row->files; f->name; f++)
+                tu_write_file(dir, f->name, f->text);
+        memset(&err, 0, sizeof(err));
+        rc = mapping_load(&ms, dir, keys, 0, &err);
+        if (rc != row->want_rc) {
+                print_error("%s: mapping_load %d, want %d (%s:%u: %s: %s)\n", row->name, rc,
+                            row->want_rc, err.file ? err.file : "-", err.line, err.key, err.text);
+                fail();
+        }
+        if (rc == 0) {
+                assert_non_null(ms);
+                assert_int_equal(keys_finish(keys, NULL), 0);
+        } else {
+                /* err names the file by its path in dir */
+                assert_null(ms);
+                assert_non_null(err.file);
+                base = err.file;
+                if (strncmp(base, dir, strlen(dir)) == 0)
+                        base += strlen(dir) + (base[strlen(dir)] == '/');
+                tu_str_equal(row->name, row->want_file, base);
+                if (err.line != row->want_line) {
+                        print_error("%s: line %u, want %u (%s: %s)\n", row->name, err.line,
+                                    row->want_line, err.key, err.text);
+                        fail();
+                }
+                tu_str_equal(row->name, row->want_key, err.key);
+                assert_true(err.text[0] != '\0');
+        }
+        mapping_free(ms);
+        keys_free(keys);
+        tu_rmdir(dir);
+}
+
+static void test_mapping_load_errors(void **state)
+{
+        (void)state;
+        for (size_t i = 0; i < ARRAY_SIZE(load_rows); i++)
+                check_load_row(&load_rows[i]);
+}
+
+static void test_mapping_load_missing_dir(void **state)
+{
+        struct keys *keys = keys_new();
+        struct mapping_set *ms = NULL;
+        struct diag err = { 0 };
+
+        (void)state;
+        assert_non_null(keys);
+        assert_int_equal(mapping_load(&ms, "/nonexistent/mappings", keys, 0, &err), -ENOENT);
+        assert_null(ms);
+        tu_str_equal("missing dir", "/nonexistent/mappings", err.file);
+        keys_free(keys);
+}
+
+/* The shipped mappings load, every key set fits together, and each log
+ * type the spec names maps to its own file or to the generic one. */
+struct type_row {
+        const char *type;
+        const char *log_type;   /* NULL: the generic mapping */
+};
+
+static const struct type_row type_rows[] = {
+        { "smtpLog", "smtp" },
+        { "delivery", "delivery" },
+        { "imapLog", "imap" },
+        { "popLog", "pop" },
+        { "administrative", "administrative" },
+        { "spamChecks", NULL },
+        { "noSuchType", NULL },
+};
+
+static void test_mapping_load_real(void **state)
+{
+        struct keys *keys = keys_new();
+        struct mapping_set *ms = NULL;
+        struct diag err = { 0 };
+        const struct mapping *generic;
+        int rc;
+
+        (void)state;
+        assert_non_null(keys);
+        rc = mapping_load(&ms, mappings_dir(), keys, 1, &err);
+        if (rc != 0) {
+                print_error("%s: %d: %s:%u: %s: %s\n", mappings_dir(), rc,
+                            err.file ? err.file : "-", err.line, err.key, err.text);
+                fail();
+        }
+        assert_int_equal(keys_finish(keys, &err), 0);
+        generic = mapping_for_type(ms, "noSuchType");
+        assert_non_null(generic);
+        assert_null(mapping_log_type(generic));
+        assert_true(mapping_rule_count(generic) > 0);
+        for (size_t i = 0; i < ARRAY_SIZE(type_rows); i++) {
+                const struct mapping *m = mapping_for_type(ms, type_rows[i].type);
+
+                assert_non_null(m);
+                if (!type_rows[i].log_type) {
+                        assert_ptr_equal(m, generic);
+                        continue;
+                }
+                assert_ptr_not_equal(m, generic);
+                tu_str_equal(type_rows[i].type, type_rows[i].log_type, mapping_log_type(m));
+        }
+        mapping_free(ms);
+        keys_free(keys);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_mapping_brackets),
+                cmocka_unit_test(test_mapping_load_errors),
+                cmocka_unit_test(test_mapping_load_missing_dir),
+                cmocka_unit_test(test_mapping_load_real),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
