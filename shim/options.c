@@ -64,7 +64,7 @@ const struct opt_spec shim_options[] = {
         { .name = "checkpoint-interval-ms", .type = OPT_UINT, .def = "1000",
           .off = OPT_AT(checkpoint_interval_ms), .arg = "MS", .modes = MODE_RUN, .min = 10, .max = 3600000,
           .desc = "Write the checkpoint at most this often (and at shutdown)." },
-        { .name = "quiet-ms", .type = OPT_UINT, .def = "1000", .off = OPT_AT(quiet_ms), .arg = "MS",
+        { .name = "quiet-ms", .type = OPT_UINT, .def = "100", .off = OPT_AT(quiet_ms), .arg = "MS",
           .modes = MODE_RUN, .min = 10, .max = 3600000,
           .desc = "Emit a file's last record after this long without new bytes, instead of waiting for the next record to start." },
         { .name = "partial-line-timeout-ms", .type = OPT_UINT, .def = "10000",

@@ -13,6 +13,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -49,12 +50,129 @@ def median_runs(fn, runs):
     return tuple(statistics.median(r[i] for r in res) for i in range(3))
 
 
+def proc_cpu_s(pid):
+    """utime + stime of a running process, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        parts = f.read().rsplit(")", 1)[1].split()
+    return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_hwm_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def follow_throughput(shim, files, records, tmp):
+    """run --from beginning over a pre-written corpus into a file; time
+    until every record is in the output (counted there)."""
+    import shutil
+    logs, state, out = (os.path.join(tmp, d) for d in ("logs", "state", "out.json"))
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(logs)
+    os.makedirs(state)
+    for f in files:
+        os.link(f, os.path.join(logs, os.path.basename(f)))
+    t0 = time.monotonic()
+    p = subprocess.Popen([shim, "run", "--logs", logs, "--state", state, "--from", "beginning",
+                          "--output", "file:" + out, "--timezone", "America/Chicago",
+                          "--host-name", "mail01", "--stats-interval-s", "0",
+                          "--checkpoint-interval-ms", "10"],
+                         stderr=subprocess.DEVNULL)
+    # done when the checkpoint has every file at its full size (cheap to
+    # poll, unlike counting lines of a growing output)
+    import json
+    sizes = {os.path.basename(f): os.path.getsize(f) for f in files}
+    ckpt = os.path.join(state, "checkpoint.json")
+    deadline = t0 + 600
+    done = False
+    while time.monotonic() < deadline and not done:
+        time.sleep(0.01)
+        try:
+            with open(ckpt) as f:
+                got = {e["name"]: e["offset"] for e in json.load(f)["files"]}
+        except (FileNotFoundError, ValueError):
+            continue
+        done = all(got.get(k) == v for k, v in sizes.items())
+    wall = time.monotonic() - t0
+    cpu = proc_cpu_s(p.pid)
+    rss = proc_hwm_mib(p.pid)
+    p.terminate()
+    p.wait()
+    with open(out, "rb") as f:
+        n = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
+    if n != records:
+        sys.exit(f"bench: follow mode emitted {n} of {records} records")
+    return wall, cpu, rss
+
+
+def follow_steady(shim, tmp, seconds, rate=100):
+    """A writer appends `rate` records/s for `seconds`; measure the daemon's
+    CPU and peak RSS over that time, and each record's latency from the end
+    of its write() to its line on the daemon's standard output."""
+    import shutil
+    import threading
+    logs, state = os.path.join(tmp, "logs"), os.path.join(tmp, "state")
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(logs)
+    os.makedirs(state)
+    path = os.path.join(logs, "2026.03.10-smtpLog.log")
+    open(path, "wb").close()
+    p = subprocess.Popen([shim, "run", "--logs", logs, "--state", state, "--output", "stdout",
+                          "--timezone", "America/Chicago", "--host-name", "mail01",
+                          "--stats-interval-s", "0", "--no-original"],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    written = {}
+    arrived = {}
+
+    def reader():
+        for line in p.stdout:
+            i = line.find(b"[id-")
+            if i >= 0:
+                key = line[i + 4:line.index(b"]", i)].decode()
+                arrived[key] = time.monotonic()
+
+    th = threading.Thread(target=reader, daemon=True)
+    th.start()
+    time.sleep(0.5)
+    cpu0 = proc_cpu_s(p.pid)
+    t0 = time.monotonic()
+    total = int(seconds * rate)
+    with open(path, "ab", buffering=0) as f:
+        for i in range(total):
+            due = t0 + i / rate
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            h, m, s = 10, (i // 60000) % 60, (i // 1000) % 60
+            f.write(f"{h:02}:{m:02}:{s:02}.{i % 1000:03} [203.0.113.9][4120{i % 97}] "
+                    f"cmd: NOOP [id-{i}]\r\n".encode())
+            written[str(i)] = time.monotonic()
+    elapsed = time.monotonic() - t0
+    cpu = proc_cpu_s(p.pid) - cpu0
+    deadline = time.monotonic() + 5
+    while len(arrived) < total and time.monotonic() < deadline:
+        time.sleep(0.02)
+    rss = proc_hwm_mib(p.pid)
+    p.terminate()
+    p.wait()
+    lat = sorted((arrived[k] - written[k]) * 1000 for k in written if k in arrived)
+    if not lat:
+        sys.exit("bench: no record reached the output in the steady-rate run")
+    p50 = lat[len(lat) // 2]
+    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+    return cpu / elapsed * 100, rss, p50, p99, len(lat), total
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--corpus", default=os.path.join(ROOT, "build", "bench", "corpus"))
     ap.add_argument("--markdown")
+    ap.add_argument("--steady-seconds", type=float, default=60)
     a = ap.parse_args()
 
     shim = os.path.join(ROOT, "smartermail-shim")
@@ -125,6 +243,17 @@ def main():
     lines.append(f"encode step alone (SMTP files, ECS): our writer {encd['writer']:,.0f} events/s, "
                  f"libfastjson tree + dump {encd['tree']:,.0f} events/s "
                  f"({encd['writer'] / encd['tree']:.1f}x)")
+    tmp = os.path.join(ROOT, "build", "bench", "follow")
+    fol = median_runs(lambda: follow_throughput(shim, files, records, tmp), a.runs)
+    lines.append("")
+    lines.append(f"follow mode (run --from beginning over the corpus into a file): "
+                 f"{records / fol[0]:,.0f} records/s, {records / fol[1]:,.0f} records per CPU-second, "
+                 f"peak RSS {fol[2]:.1f} MiB")
+    cpu_pct, rss, p50, p99, got, total = follow_steady(shim, tmp, a.steady_seconds)
+    lines.append(f"follow mode at a steady 100 records/s for {a.steady_seconds:.0f} s: "
+                 f"CPU {cpu_pct:.2f}% of one core, peak RSS {rss:.1f} MiB; "
+                 f"write-to-output latency p50 {p50:.1f} ms, p99 {p99:.1f} ms "
+                 f"({got} of {total} records timed, inotify)")
     text = "\n".join(lines)
     print(text)
     if a.markdown:
