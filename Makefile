@@ -8,7 +8,7 @@ CC ?= cc
 PKG_CONFIG ?= pkg-config
 VERSION := 0.1.0
 
-LIBS_PKG := libfastjson libpcre2-8 libsystemd
+LIBS_PKG := libfastjson libpcre2-8 libsystemd openssl relp
 TEST_PKG := cmocka
 
 CSTD := -std=c11 -D_GNU_SOURCE
@@ -28,6 +28,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t
 GOLDEN := $(BUILD)/tests/golden
 
 DEBIAN_DEPS := build-essential pkg-config libfastjson-dev libpcre2-dev libcmocka-dev libsystemd-dev \
+	libssl-dev librelp-dev librdkafka-dev \
 	liblognorm-utils tzdata python3 python3-pytest time
 
 .PHONY: all deps check tests unit golden follow check-asan bench demo clean docs-check
@@ -93,7 +94,9 @@ docs-check: $(BIN)
 	@./$(BIN) fields --mappings mappings > $(BUILD)/fields.gen
 	@missing=$$(while read -r f; do grep -qF "| \`$$f\` |" docs/fields.md || echo "$$f"; done < $(BUILD)/fields.gen); \
 	  if [ -n "$$missing" ]; then echo "docs/fields.md does not list:"; echo "$$missing"; exit 1; fi
-	@echo "docs-check: docs/options.md and docs/fields.md match the code"
+	@for id in $$(grep -o '"[0-9a-f]\{32\}"' shim/sink_journal.c | tr -d '"'); do \
+	  grep -q "^-- $$id" deploy/smartermail-shim.catalog || { echo "deploy/smartermail-shim.catalog lacks MESSAGE_ID $$id"; exit 1; }; done
+	@echo "docs-check: docs/options.md, docs/fields.md and the journald catalog match the code"
 
 # The same tests built with AddressSanitizer and UndefinedBehaviorSanitizer.
 check-asan:

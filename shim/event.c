@@ -116,6 +116,16 @@ int keys_intern(struct keys *keys, const char *name, size_t len)
         return (int)keys->n++;
 }
 
+int keys_find(const struct keys *keys, const char *name)
+{
+        size_t len = strlen(name);
+
+        for (unsigned i = 0; i < keys->n; i++)
+                if (keys->k[i].len == len && memcmp(keys->k[i].name, name, len) == 0)
+                        return (int)i;
+        return -1;
+}
+
 /* Segment-wise order, so that keys sharing a prefix are adjacent. */
 static int key_cmp(const struct key *a, const struct key *b)
 {

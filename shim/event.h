@@ -86,6 +86,9 @@ void keys_free(struct keys *keys);
  * malformed name, -ENOSPC past KEYS_MAX, -EBUSY after keys_finish. */
 int keys_intern(struct keys *keys, const char *name, size_t len);
 
+/* Id of an existing key, or -1. */
+int keys_find(const struct keys *keys, const char *name);
+
 /* Rank the keys for encoding. Returns 0, or -EINVAL when one key is both a
  * value and an object ("a.b" and "a.b.c"); err names them. */
 int keys_finish(struct keys *keys, struct diag *err);

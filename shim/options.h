@@ -33,6 +33,9 @@ struct opt_spec {
 enum enc_choice { ENC_CHOICE_ECS, ENC_CHOICE_FLAT, ENC_CHOICE_GELF };
 enum from_choice { FROM_AUTO, FROM_END, FROM_BEGINNING };
 enum watch_choice { WATCH_AUTO, WATCH_INOTIFY, WATCH_POLL };
+enum syslog_format_choice { SYSLOG_RFC5424, SYSLOG_RFC3164 };
+enum syslog_framing_choice { FRAMING_OCTET, FRAMING_NEWLINE };
+enum syslog_message_choice { SYSLOG_MSG_JSON, SYSLOG_MSG_CEE };
 
 struct shim_opts {
         char *type;
@@ -63,6 +66,21 @@ struct shim_opts {
         unsigned long stats_interval_s;
         unsigned long shutdown_timeout_ms;
         unsigned long release_idle_s;
+        /* syslog output */
+        char *syslog_target;
+        int syslog_format;              /* enum syslog_format_choice */
+        int syslog_framing;             /* enum syslog_framing_choice */
+        int syslog_message;             /* enum syslog_message_choice */
+        int syslog_structured_data;
+        unsigned long syslog_enterprise_number;
+        char *syslog_app_name;
+        char *syslog_tls_ca;
+        char *syslog_tls_cert;
+        char *syslog_tls_key;
+        int syslog_tls_verify;
+        char *syslog_tls_server_name;
+        unsigned long syslog_relp_window;
+        unsigned long syslog_connect_timeout_ms;
 };
 
 extern const struct opt_spec shim_options[];

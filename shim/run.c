@@ -83,6 +83,7 @@ struct run {
         int64_t wd_interval_ms, retry_ms, backoff_ms, paused_since_ms;
         int ckpt_dirty, ckpt_warned;
         int stop, reload, reopen, print_stats;
+        int sinks_busy;                 /* an output holds undelivered events */
         int fatal;
         /* a record the window or an output could not take yet */
         struct src *held;
@@ -652,25 +653,46 @@ static void print_stats(struct run *r, int64_t now)
 
 /* ---- set-up and main loop ---------------------------------------------- */
 
+/* --output is a comma-separated list; every record goes to each output and
+ * counts as delivered once all of them acknowledged it. */
 static int open_sinks(struct run *r)
 {
         struct diag err = { 0 };
-        struct sink *k = &r->sinks[0];
+        char spec[4096], *save = NULL, *tok;
 
-        if (sink_from_spec(k, r->o->output, &err) < 0) {
-                diag_print(&err);
+        snprintf(spec, sizeof(spec), "%s", r->o->output);
+        for (tok = strtok_r(spec, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                struct sink *k = &r->sinks[r->nsinks];
+
+                if (r->nsinks == SINKS_MAX) {
+                        log_msg(LOG_LVL_ERR, "--output: at most %d outputs", SINKS_MAX);
+                        return -EINVAL;
+                }
+                if (sink_from_spec(k, tok, r->o, &err) < 0) {
+                        diag_print(&err);
+                        return -EINVAL;
+                }
+                k->enc = r->p.enc;
+                r->nsinks++;
+        }
+        if (!r->nsinks) {
+                log_msg(LOG_LVL_ERR, "--output: no output given");
                 return -EINVAL;
         }
-        k->enc = r->p.enc;
-        r->nsinks = 1;
         r->ack = ack_new(r->o->max_inflight_records, r->o->max_inflight_bytes, r->nsinks,
                          on_commit, r);
         if (!r->ack)
                 return -ENOMEM;
-        k->ack = r->ack;
-        if (k->ops->open(k, &err) < 0) {
-                diag_print(&err);
-                return -EIO;
+        for (unsigned i = 0; i < r->nsinks; i++) {
+                struct sink *k = &r->sinks[i];
+                int rc;
+
+                k->ack = r->ack;
+                rc = k->ops->open(k, &err);
+                if (rc < 0) {
+                        diag_print(&err);
+                        return rc == -EINVAL ? -EINVAL : -EIO;
+                }
         }
         return 0;
 }
@@ -778,10 +800,15 @@ static int pump(struct run *r)
         return more;
 }
 
-static void flush_sinks(struct run *r)
+/* deadline_ms 0: deliver what can go now; else we are stopping and the
+ * outputs may wait until then. Sets r->sinks_busy when something is left. */
+static void flush_sinks(struct run *r, int64_t deadline_ms)
 {
+        r->sinks_busy = 0;
         for (unsigned i = 0; i < r->nsinks; i++) {
-                int rc = r->sinks[i].ops->flush(&r->sinks[i], 0);
+                int rc = r->sinks[i].ops->flush(&r->sinks[i], deadline_ms);
+                if (rc == -EAGAIN)
+                        r->sinks_busy = 1;
                 if (rc < 0 && rc != -EAGAIN) {
                         if (rc == -EPIPE) {
                                 log_msg(LOG_LVL_ERR, "output %s: closed by the reader", r->sinks[i].target);
@@ -883,7 +910,7 @@ static void shutdown_run(struct run *r)
                         if (drain_frame(r, s, 0, 0) < 0 || drain_frame(r, s, 1, 1) < 0)
                                 pending = 1;
                 }
-                flush_sinks(r);
+                flush_sinks(r, deadline);
                 if ((!pending && ack_inflight(r->ack) == 0) || r->fatal || loop_now_ms() >= deadline)
                         break;
                 loop_wait(r->loop, 50);
@@ -963,10 +990,12 @@ int run_main(struct shim_opts *o, const char *argv0)
                 if (r->reload && !r->held)
                         do_reload(r);
                 /* before waiting: what pump and the timers emitted goes out */
-                flush_sinks(r);
+                flush_sinks(r, 0);
                 timeout = more ? 0 : next_timeout(r, now);
                 if (r->held && (timeout < 0 || timeout > 100))
                         timeout = 100;  /* an output may drain without an event */
+                if (r->sinks_busy && (timeout < 0 || timeout > 10))
+                        timeout = 10;   /* acknowledgements arrive without an event */
                 loop_wait(r->loop, (int)(timeout > INT_MAX ? INT_MAX : timeout));
         }
         shutdown_run(r);

@@ -13,6 +13,7 @@
 #include "encode_json.h"
 #include "event.h"
 #include "log.h"
+#include "options.h"
 
 #define SINKS_MAX 4
 
@@ -38,14 +39,21 @@ struct sink {
         const struct sink_ops *ops;
         struct ack *ack;                /* where deliveries are reported */
         enum encoding enc;
-        const char *target;             /* the part after "file:", or "stdout" */
+        char target[1024];              /* the part after "file:", or the output's name */
+        const struct shim_opts *opts;   /* the outputs' settings */
         void *priv;                     /* the output's own state */
 };
 
-/* Set s up for an --output value ("stdout", "file:PATH"). Returns 0 or
- * -EINVAL (err says why). Call s->ops->open next. */
-int sink_from_spec(struct sink *s, const char *spec, struct diag *err);
+/* Set s up for one --output item ("stdout", "file:PATH", "journald",
+ * "syslog", "kafka"); o holds the outputs' own options. Returns 0 or
+ * -EINVAL (err says why). Call s->ops->open next: it checks the settings
+ * (-EINVAL) and may connect, but a receiver that is down is not an error
+ * there — submit and flush retry. */
+int sink_from_spec(struct sink *s, const char *spec, const struct shim_opts *o,
+                   struct diag *err);
 
 extern const struct sink_ops sink_file_ops;
+extern const struct sink_ops sink_journal_ops;
+extern const struct sink_ops sink_syslog_ops;
 
 #endif

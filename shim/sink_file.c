@@ -26,23 +26,6 @@ struct file_sink {
         uint64_t first_seq, last_seq;   /* events in buf; first_seq 0 = none */
 };
 
-int sink_from_spec(struct sink *s, const char *spec, struct diag *err)
-{
-        memset(s, 0, sizeof(*s));
-        if (strcmp(spec, "stdout") == 0) {
-                s->ops = &sink_file_ops;
-                s->target = "stdout";
-                return 0;
-        }
-        if (strncmp(spec, "file:", 5) == 0 && spec[5]) {
-                s->ops = &sink_file_ops;
-                s->target = spec + 5;
-                return 0;
-        }
-        return diag_set(err, EINVAL, NULL, 0, "output",
-                        "'%s' is not an output (stdout or file:PATH)", spec);
-}
-
 static int file_open(struct sink *s, struct diag *err)
 {
         struct file_sink *f = s->priv;
