@@ -8,7 +8,7 @@ CC ?= cc
 PKG_CONFIG ?= pkg-config
 VERSION := 0.1.0
 
-LIBS_PKG := libfastjson libpcre2-8 libsystemd openssl relp
+LIBS_PKG := libfastjson libpcre2-8 libsystemd openssl relp rdkafka
 TEST_PKG := cmocka
 
 CSTD := -std=c11 -D_GNU_SOURCE

@@ -51,7 +51,7 @@ const struct opt_spec shim_options[] = {
           .desc = "Directory of the checkpoint file." },
         { .name = "output", .type = OPT_STR, .def = "stdout", .off = OPT_AT(output), .arg = "SPEC",
           .modes = MODE_RUN, .short_name = 'o',
-          .desc = "Where events go, comma-separated: stdout, file:PATH (appended; reopened on SIGHUP), journald, syslog." },
+          .desc = "Where events go, comma-separated: stdout, file:PATH (appended; reopened on SIGHUP), journald, syslog, kafka." },
         { .name = "from", .type = OPT_ENUM, .def = "auto", .off = OPT_AT(from), .arg = "WHERE",
           .modes = MODE_RUN, .choices = "auto|end|beginning",
           .desc = "Where to start in a file the checkpoint does not know: auto is end for files present at the very first start and beginning for files created later." },
@@ -130,6 +130,18 @@ const struct opt_spec shim_options[] = {
           .off = OPT_AT(syslog_connect_timeout_ms), .arg = "MS", .modes = MODE_RUN, .min = 10,
           .max = 600000,
           .desc = "Give up one connection attempt to the syslog receiver after this long (then back off and retry)." },
+        { .name = "kafka-brokers", .type = OPT_STR, .def = "127.0.0.1:9092",
+          .off = OPT_AT(kafka_brokers), .arg = "LIST", .modes = MODE_RUN,
+          .desc = "Kafka bootstrap brokers, comma-separated HOST:PORT." },
+        { .name = "kafka-topic", .type = OPT_STR, .def = "smartermail.{type}",
+          .off = OPT_AT(kafka_topic), .arg = "TEMPLATE", .modes = MODE_RUN,
+          .desc = "Topic of each event; {type} becomes the log type (smtp, delivery, ...)." },
+        { .name = "kafka-property", .type = OPT_LIST, .def = "", .off = OPT_AT(kafka_property),
+          .arg = "NAME=VALUE", .modes = MODE_RUN,
+          .desc = "Any librdkafka producer property (TLS, SASL, tuning); may be given many times, and as kafka.NAME = VALUE lines in the config file." },
+        { .name = "kafka-rejected", .type = OPT_STR, .def = "", .off = OPT_AT(kafka_rejected),
+          .arg = "FILE", .modes = MODE_RUN,
+          .desc = "Where events the broker refuses for good (too large, invalid) are appended, with the reason; empty means kafka-rejected.json in the state directory." },
         { .name = "verbose", .type = OPT_BOOL, .def = "false", .off = OPT_AT(verbose),
           .modes = MODE_PARSE | MODE_RUN, .short_name = 'v',
           .desc = "Print informational messages on standard error." },
@@ -198,6 +210,25 @@ int opts_set(struct shim_opts *o, const struct opt_spec *s, const char *v, struc
                 if (!(*sp = strdup(v)))
                         return -ENOMEM;
                 return 0;
+        case OPT_LIST: {
+                char **lp = at(o, s), *n;
+                size_t old = *lp ? strlen(*lp) : 0;
+
+                if (!v[0])
+                        return 0;       /* the empty default adds nothing */
+                if (!strchr(v, '=') || v[0] == '=')
+                        return diag_set(err, EINVAL, NULL, 0, s->name, "'%s' is not NAME=VALUE", v);
+                n = realloc(*lp, old + strlen(v) + 2);
+                if (!n)
+                        return -ENOMEM;
+                if (!*lp)
+                        n[0] = '\0';
+                if (old)
+                        strcat(n, "\n");
+                strcat(n, v);
+                *lp = n;
+                return 0;
+        }
         case OPT_BOOL:
                 if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1"))
                         *(int *)at(o, s) = 1;
@@ -256,7 +287,7 @@ int opts_defaults(struct shim_opts *o)
 void opts_free(struct shim_opts *o)
 {
         for (const struct opt_spec *s = shim_options; s->name; s++)
-                if (s->type == OPT_STR) {
+                if (s->type == OPT_STR || s->type == OPT_LIST) {
                         free(*(char **)at(o, s));
                         *(char **)at(o, s) = NULL;
                 }
@@ -414,6 +445,18 @@ int opts_load_config(struct shim_opts *o, unsigned mode, const char *path, struc
                         *p = '\0';
                         val = trim(val);
                 }
+                if (!strncmp(key, "kafka.", 6) && key[6] && (mode & MODE_RUN)) {
+                        /* kafka.NAME = VALUE passes a librdkafka property */
+                        char kv[4200];
+                        snprintf(kv, sizeof(kv), "%s=%s", key + 6, val);
+                        if (opts_set(o, opts_find("kafka-property", MODE_RUN), kv, &d) < 0) {
+                                d.file = path;
+                                d.line = lineno;
+                                diag_print(&d);
+                                bad = 1;
+                        }
+                        continue;
+                }
                 s = opts_find(key, mode);
                 if (!s || !strcmp(key, "config") || !strcmp(key, "help") || !strcmp(key, "version")) {
                         diag_set(&d, EINVAL, path, lineno, key, "unknown key");
@@ -464,7 +507,7 @@ void opts_markdown(FILE *f)
 {
         static const char *const type_names[] = {
                 [OPT_STR] = "text", [OPT_BOOL] = "boolean", [OPT_SIZE] = "size",
-                [OPT_ENUM] = "choice", [OPT_UINT] = "number",
+                [OPT_ENUM] = "choice", [OPT_UINT] = "number", [OPT_LIST] = "list",
         };
 
         fprintf(f, "| option | type | default | modes | meaning |\n");

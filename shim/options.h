@@ -11,7 +11,9 @@
 
 #include "log.h"
 
-enum opt_type { OPT_STR, OPT_BOOL, OPT_SIZE, OPT_ENUM, OPT_UINT };
+/* OPT_LIST collects every value given (repeated flags or config lines),
+ * newline-separated, in order. */
+enum opt_type { OPT_STR, OPT_BOOL, OPT_SIZE, OPT_ENUM, OPT_UINT, OPT_LIST };
 
 enum opt_mode { MODE_PARSE = 1u << 0, MODE_FIELDS = 1u << 1, MODE_RUN = 1u << 2 };
 
@@ -81,6 +83,11 @@ struct shim_opts {
         char *syslog_tls_server_name;
         unsigned long syslog_relp_window;
         unsigned long syslog_connect_timeout_ms;
+        /* kafka output */
+        char *kafka_brokers;
+        char *kafka_topic;
+        char *kafka_property;           /* OPT_LIST of "name=value" */
+        char *kafka_rejected;
 };
 
 extern const struct opt_spec shim_options[];

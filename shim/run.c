@@ -370,6 +370,12 @@ static int deliver_held(struct run *r)
                 rc = r->sinks[i].ops->submit(&r->sinks[i], ev);
                 if (rc == 0) {
                         r->held_mask &= ~(1u << i);
+                } else if (rc == -ENOTRECOVERABLE) {
+                        log_msg(LOG_LVL_ERR, "output %s failed for good; stopping",
+                                r->sinks[i].target);
+                        r->fatal = 1;
+                        r->stop = 1;
+                        return -EAGAIN;
                 } else if (rc != -EAGAIN) {
                         log_msg(LOG_LVL_WARNING, "output %s: %s; retrying", r->sinks[i].target,
                                 strerror(-rc));
@@ -810,7 +816,12 @@ static void flush_sinks(struct run *r, int64_t deadline_ms)
                 if (rc == -EAGAIN)
                         r->sinks_busy = 1;
                 if (rc < 0 && rc != -EAGAIN) {
-                        if (rc == -EPIPE) {
+                        if (rc == -ENOTRECOVERABLE) {
+                                log_msg(LOG_LVL_ERR, "output %s failed for good; stopping",
+                                        r->sinks[i].target);
+                                r->fatal = 1;
+                                r->stop = 1;
+                        } else if (rc == -EPIPE) {
                                 log_msg(LOG_LVL_ERR, "output %s: closed by the reader", r->sinks[i].target);
                                 r->fatal = 1;
                                 r->stop = 1;

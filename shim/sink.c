@@ -22,12 +22,15 @@ int sink_from_spec(struct sink *s, const char *spec, const struct shim_opts *o,
         } else if (strcmp(spec, "journald") == 0) {
                 s->ops = &sink_journal_ops;
                 snprintf(s->target, sizeof(s->target), "journald");
+        } else if (strcmp(spec, "kafka") == 0) {
+                s->ops = &sink_kafka_ops;
+                snprintf(s->target, sizeof(s->target), "kafka");
         } else if (strcmp(spec, "syslog") == 0) {
                 s->ops = &sink_syslog_ops;
                 snprintf(s->target, sizeof(s->target), "syslog");
         } else {
                 return diag_set(err, EINVAL, NULL, 0, "output",
-                                "'%s' is not an output (stdout, file:PATH, journald, syslog)", spec);
+                                "'%s' is not an output (stdout, file:PATH, journald, syslog, kafka)", spec);
         }
         return 0;
 }

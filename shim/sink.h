@@ -2,8 +2,10 @@
 /* The output interface. Each output is one small ops table; run.c hands it
  * every event in sequence order and it reports delivery through ack_done.
  * submit returns 0 (accepted), -EAGAIN (full: the caller holds the event
- * and offers it again after the output drained) or another negative errno
- * (down: held as well, and retried with backoff). */
+ * and offers it again after the output drained), -ENOTRECOVERABLE (the
+ * output is broken for good: the daemon stops, checkpointing only what was
+ * acknowledged) or another negative errno (down: held as well, and retried
+ * with backoff). */
 #ifndef SHIM_SINK_H
 #define SHIM_SINK_H
 
@@ -55,5 +57,6 @@ int sink_from_spec(struct sink *s, const char *spec, const struct shim_opts *o,
 extern const struct sink_ops sink_file_ops;
 extern const struct sink_ops sink_journal_ops;
 extern const struct sink_ops sink_syslog_ops;
+extern const struct sink_ops sink_kafka_ops;
 
 #endif

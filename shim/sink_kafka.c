@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: MIT */
+/* Output to Apache Kafka through librdkafka. Each event is one message:
+ * topic from a template (smartermail.{type}), key host|type|session-or-
+ * delivery-id so that one SMTP session or delivery stays on one partition and
+ * in order, value the encoded event, headers log_type and host.
+ *
+ * Delivery reports drive the acknowledgements: only a report without error
+ * acknowledges a record. Producer defaults: idempotence on, acks=all, lz4
+ * compression, no message timeout (an outage of any length is waited out,
+ * nothing expires), and a queue bound far below librdkafka's 1 GiB: when
+ * it is full, produce returns QUEUE_FULL and reading pauses. A message the
+ * broker refuses for good (too large, invalid) is written with the reason to
+ * the rejected-events file and counted, then acknowledged: it can never be
+ * delivered, and holding it would stop every later record. A fatal producer
+ * error (idempotence broken) stops the daemon without checkpointing what was
+ * not acknowledged; the next start sends it again. */
+#include "sink.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <librdkafka/rdkafka.h>
+#include <libfastjson/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "loop.h"
+
+#define KAFKA_MSG_MAX (8u << 20)
+
+struct kafka_sink {
+        rd_kafka_t *rk;
+        struct sink *s;
+        struct buf val;
+        char rejected_path[4096];
+        int topic_has_type;
+        uint64_t delivered, rejected, fatal;
+        /* from the statistics callback */
+        long long queue_msgs, retries, rtt_avg_us;
+        int down_warned;
+};
+
+static const struct { const char *name, *value; } kafka_defaults[] = {
+        { "enable.idempotence", "true" },
+        { "acks", "all" },
+        { "compression.codec", "lz4" },
+        { "message.timeout.ms", "0" },          /* never expire: outages are waited out */
+        { "queue.buffering.max.messages", "100000" },
+        { "queue.buffering.max.kbytes", "65536" },
+        { "linger.ms", "5" },
+        { "batch.num.messages", "10000" },
+        { "statistics.interval.ms", "60000" },
+        { "socket.keepalive.enable", "true" },
+};
+
+static void kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+        (void)rk;
+        log_msg(level <= 3 ? LOG_LVL_ERR : level == 4 ? LOG_LVL_WARNING
+                : level == 5 ? LOG_LVL_NOTICE : level == 6 ? LOG_LVL_INFO : LOG_LVL_DEBUG,
+                "kafka: %s: %s", fac, buf);
+}
+
+static void kafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+        struct kafka_sink *k = opaque;
+        char fatal[512];
+
+        if (err == RD_KAFKA_RESP_ERR__FATAL) {
+                rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
+                log_msg(LOG_LVL_ERR, "kafka: fatal producer error: %s", fatal);
+                k->fatal = 1;
+                return;
+        }
+        if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__TRANSPORT) {
+                if (!k->down_warned)
+                        log_msg(LOG_LVL_WARNING, "kafka: %s (%s); messages wait in the queue",
+                                rd_kafka_err2str((rd_kafka_resp_err_t)err), reason);
+                k->down_warned = 1;
+                return;
+        }
+        log_msg(LOG_LVL_WARNING, "kafka: %s: %s", rd_kafka_err2str((rd_kafka_resp_err_t)err), reason);
+}
+
+static int kafka_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+        struct kafka_sink *k = opaque;
+        fjson_object *root = fjson_tokener_parse(json), *v, *brokers;
+        long long rtt = 0, n = 0;
+
+        (void)rk;
+        (void)len;
+        if (!root)
+                return 0;
+        if (fjson_object_object_get_ex(root, "msg_cnt", &v))
+                k->queue_msgs = fjson_object_get_int64(v);
+        if (fjson_object_object_get_ex(root, "txretries", &v))
+                k->retries = fjson_object_get_int64(v);
+        if (fjson_object_object_get_ex(root, "brokers", &brokers) &&
+            fjson_object_is_type(brokers, fjson_type_object)) {
+                struct fjson_object_iterator it = fjson_object_iter_begin(brokers);
+                struct fjson_object_iterator end = fjson_object_iter_end(brokers);
+                for (; !fjson_object_iter_equal(&it, &end); fjson_object_iter_next(&it)) {
+                        fjson_object *b = fjson_object_iter_peek_value(&it), *r, *avg;
+                        if (fjson_object_object_get_ex(b, "rtt", &r) &&
+                            fjson_object_object_get_ex(r, "avg", &avg) && fjson_object_get_int64(avg) > 0) {
+                                rtt += fjson_object_get_int64(avg);
+                                n++;
+                        }
+                }
+        }
+        k->rtt_avg_us = n ? rtt / n : 0;
+        fjson_object_put(root);
+        log_msg(LOG_LVL_INFO, "kafka: stats: queued=%lld retries=%lld rtt_avg_us=%lld delivered=%llu "
+                "rejected=%llu", k->queue_msgs, k->retries, k->rtt_avg_us,
+                (unsigned long long)k->delivered, (unsigned long long)k->rejected);
+        return 0;       /* librdkafka frees json */
+}
+
+/* Errors that no retry can cure (a switch would have to list all of
+ * librdkafka's codes to please -Wswitch-enum). */
+static int permanent(rd_kafka_resp_err_t e)
+{
+        static const rd_kafka_resp_err_t codes[] = {
+                RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, RD_KAFKA_RESP_ERR_INVALID_MSG,
+                RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE, RD_KAFKA_RESP_ERR_INVALID_RECORD,
+                RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION, RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE,
+                RD_KAFKA_RESP_ERR__BAD_MSG, RD_KAFKA_RESP_ERR__INVALID_ARG,
+        };
+
+        for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+                if (e == codes[i])
+                        return 1;
+        return 0;
+}
+
+static void write_rejected(struct kafka_sink *k, const rd_kafka_message_t *m)
+{
+        struct buf b;
+        int fd;
+        const char *reason = rd_kafka_err2str(m->err);
+
+        buf_init(&b, KAFKA_MSG_MAX * 2);
+        buf_lit(&b, "{\"reason\":\"");
+        json_escape(&b, reason, strlen(reason));
+        buf_lit(&b, "\",\"topic\":\"");
+        json_escape(&b, rd_kafka_topic_name(m->rkt), strlen(rd_kafka_topic_name(m->rkt)));
+        buf_lit(&b, "\",\"event\":");
+        buf_put(&b, m->payload, m->len);
+        buf_lit(&b, "}\n");
+        fd = open(k->rejected_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+        if (fd < 0 || write(fd, b.p, b.len) != (ssize_t)b.len)
+                log_msg(LOG_LVL_ERR, "kafka: cannot write %s: %s", k->rejected_path, strerror(errno));
+        if (fd >= 0)
+                close(fd);
+        buf_done(&b);
+}
+
+static void kafka_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+        struct kafka_sink *k = opaque;
+        uint64_t seq = (uint64_t)(uintptr_t)m->_private;
+
+        (void)rk;
+        if (!m->err) {
+                k->delivered++;
+                k->down_warned = 0;
+                ack_done(k->s->ack, seq, 0);
+                return;
+        }
+        if (permanent(m->err)) {
+                k->rejected++;
+                log_msg(LOG_LVL_ERR, "kafka: the broker refused an event for good (%s); written to %s",
+                        rd_kafka_err2str(m->err), k->rejected_path);
+                write_rejected(k, m);
+                ack_done(k->s->ack, seq, -EBADMSG);
+                return;
+        }
+        /* with no message timeout only a fatal error or a purge gets here:
+         * leave it unacknowledged, so the checkpoint stays before it */
+        log_msg(LOG_LVL_ERR, "kafka: delivery failed: %s", rd_kafka_err2str(m->err));
+        k->fatal = 1;
+}
+
+static int kafka_open(struct sink *s, struct diag *err)
+{
+        struct kafka_sink *k = calloc(1, sizeof(*k));
+        const struct shim_opts *o = s->opts;
+        rd_kafka_conf_t *conf;
+        char errstr[512];
+
+        if (!k)
+                return -ENOMEM;
+        s->priv = k;
+        k->s = s;
+        buf_init(&k->val, KAFKA_MSG_MAX);
+        snprintf(s->target, sizeof(s->target), "kafka %s", o->kafka_brokers);
+        if (o->kafka_rejected[0])
+                snprintf(k->rejected_path, sizeof(k->rejected_path), "%s", o->kafka_rejected);
+        else
+                snprintf(k->rejected_path, sizeof(k->rejected_path), "%s/kafka-rejected.json", o->state);
+        k->topic_has_type = strstr(o->kafka_topic, "{type}") != NULL;
+        conf = rd_kafka_conf_new();
+        for (size_t i = 0; i < sizeof(kafka_defaults) / sizeof(kafka_defaults[0]); i++)
+                if (rd_kafka_conf_set(conf, kafka_defaults[i].name, kafka_defaults[i].value, errstr,
+                                      sizeof(errstr)) != RD_KAFKA_CONF_OK)
+                        log_msg(LOG_LVL_WARNING, "kafka: default %s: %s", kafka_defaults[i].name, errstr);
+        if (rd_kafka_conf_set(conf, "bootstrap.servers", o->kafka_brokers, errstr, sizeof(errstr)) !=
+            RD_KAFKA_CONF_OK) {
+                rd_kafka_conf_destroy(conf);
+                return diag_set(err, EINVAL, NULL, 0, "kafka-brokers", "%s", errstr);
+        }
+        if (o->kafka_property) {
+                char *list = strdup(o->kafka_property), *save = NULL, *kv;
+                if (!list) {
+                        rd_kafka_conf_destroy(conf);
+                        return -ENOMEM;
+                }
+                for (kv = strtok_r(list, "\n", &save); kv; kv = strtok_r(NULL, "\n", &save)) {
+                        char *eq = strchr(kv, '=');
+                        *eq = '\0';
+                        if (rd_kafka_conf_set(conf, kv, eq + 1, errstr, sizeof(errstr)) !=
+                            RD_KAFKA_CONF_OK) {
+                                int r = diag_set(err, EINVAL, NULL, 0, "kafka-property", "%s: %s", kv,
+                                                 errstr);
+                                free(list);
+                                rd_kafka_conf_destroy(conf);
+                                return r;
+                        }
+                }
+                free(list);
+        }
+        rd_kafka_conf_set_opaque(conf, k);
+        rd_kafka_conf_set_dr_msg_cb(conf, kafka_dr);
+        rd_kafka_conf_set_error_cb(conf, kafka_error);
+        rd_kafka_conf_set_log_cb(conf, kafka_log);
+        rd_kafka_conf_set_stats_cb(conf, kafka_stats);
+        k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+        if (!k->rk) {
+                rd_kafka_conf_destroy(conf);
+                return diag_set(err, EINVAL, NULL, 0, "kafka", "%s", errstr);
+        }
+        return 0;
+}
+
+static const char *str_or(const struct event *ev, int key, size_t *len)
+{
+        const char *v = key >= 0 ? event_get_str(ev, (unsigned)key, len) : NULL;
+
+        if (!v) {
+                *len = 0;
+                return "";
+        }
+        return v;
+}
+
+static int kafka_submit(struct sink *s, const struct event *ev)
+{
+        struct kafka_sink *k = s->priv;
+        char topic[512], key[512];
+        size_t tl, hl, il;
+        const char *type = str_or(ev, K_SM_LOG_TYPE, &tl);
+        const char *host = str_or(ev, K_HOST_NAME, &hl);
+        const char *id;
+        int sid = keys_find(ev->keys, "smartermail.session_id");
+        int did = keys_find(ev->keys, "smartermail.delivery.id");
+        rd_kafka_resp_err_t e;
+        int kl;
+
+        if (k->fatal)
+                return -ENOTRECOVERABLE;
+        id = str_or(ev, sid, &il);
+        if (!il)
+                id = str_or(ev, did, &il);
+        if (k->topic_has_type) {
+                const char *t = s->opts->kafka_topic, *at = strstr(t, "{type}");
+                snprintf(topic, sizeof(topic), "%.*s%.*s%s", (int)(at - t), t, (int)tl, type, at + 6);
+        } else {
+                snprintf(topic, sizeof(topic), "%s", s->opts->kafka_topic);
+        }
+        kl = snprintf(key, sizeof(key), "%.*s|%.*s|%.*s", (int)hl, host, (int)tl, type, (int)il, id);
+        k->val.len = 0;
+        if (encode_json(ev, s->enc, &k->val) < 0)
+                return -E2BIG;
+        if (k->val.len && k->val.p[k->val.len - 1] == '\n')
+                k->val.len--;
+        e = rd_kafka_producev(k->rk, RD_KAFKA_V_TOPIC(topic),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_KEY(key, (size_t)kl),
+                              RD_KAFKA_V_VALUE(k->val.p, k->val.len),
+                              RD_KAFKA_V_HEADER("log_type", type, (ssize_t)tl),
+                              RD_KAFKA_V_HEADER("host", host, (ssize_t)hl),
+                              RD_KAFKA_V_OPAQUE((void *)(uintptr_t)ev->seq), RD_KAFKA_V_END);
+        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                rd_kafka_poll(k->rk, 0);
+                return -EAGAIN;
+        }
+        if (e) {
+                log_msg(LOG_LVL_WARNING, "kafka: produce: %s", rd_kafka_err2str(e));
+                return -EIO;
+        }
+        return 0;
+}
+
+static int kafka_flush(struct sink *s, int64_t deadline_ms)
+{
+        struct kafka_sink *k = s->priv;
+
+        if (deadline_ms) {
+                int64_t left = deadline_ms - loop_now_ms();
+                rd_kafka_flush(k->rk, left > 0 ? (int)left : 0);
+        } else {
+                rd_kafka_poll(k->rk, 0);
+        }
+        if (k->fatal)
+                return -ENOTRECOVERABLE;
+        return rd_kafka_outq_len(k->rk) > 0 ? -EAGAIN : 0;
+}
+
+static void kafka_close(struct sink *s)
+{
+        struct kafka_sink *k = s->priv;
+
+        if (!k)
+                return;
+        if (k->rk) {
+                /* whatever is still queued stays unacknowledged and is sent
+                 * again at the next start */
+                rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+                k->fatal = 1;   /* the purge reports come back as errors */
+                rd_kafka_poll(k->rk, 0);
+                rd_kafka_destroy(k->rk);
+        }
+        buf_done(&k->val);
+        free(k);
+        s->priv = NULL;
+}
+
+const struct sink_ops sink_kafka_ops = {
+        .name = "kafka",
+        .open = kafka_open,
+        .submit = kafka_submit,
+        .flush = kafka_flush,
+        .sync = NULL,
+        .close = kafka_close,
+};
