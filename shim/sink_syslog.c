@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>             /* librelp.h needs size_t first */
 #include <librelp.h>
 #include <netdb.h>
 #include <openssl/err.h>
@@ -371,6 +372,13 @@ static void relp_err(void *usr, char *obj, char *msg, relpRetVal code)
         log_msg(LOG_LVL_DEBUG, "syslog: relp: %s: %s (%d)", obj ? obj : "", msg ? msg : "", (int)code);
 }
 
+/* librelp calls its debug printer unconditionally while constructing a
+ * client: without one it dereferences NULL. */
+static void relp_dbg(char *fmt, ...)
+{
+        (void)fmt;
+}
+
 static void relp_generic_err(char *obj, char *msg, relpRetVal code)
 {
         relp_err(NULL, obj, msg, code);
@@ -619,6 +627,7 @@ static int syslog_open(struct sink *s, struct diag *err)
         if (y->tr == TR_RELP) {
                 if (relpEngineConstruct(&y->relp_eng) != RELP_RET_OK)
                         return -ENOMEM;
+                relpEngineSetDbgprint(y->relp_eng, relp_dbg);
                 relpEngineSetOnErr(y->relp_eng, relp_err);
                 relpEngineSetOnGenericErr(y->relp_eng, relp_generic_err);
                 relpEngineSetEnableCmd(y->relp_eng, (unsigned char *)"syslog", eRelpCmdState_Required);
