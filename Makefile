@@ -8,7 +8,7 @@ CC ?= cc
 PKG_CONFIG ?= pkg-config
 VERSION := 0.1.0
 
-LIBS_PKG := libfastjson libpcre2-8 libsystemd openssl relp rdkafka
+LIBS_PKG := libfastjson libpcre2-8 libsystemd openssl relp rdkafka libzip
 TEST_PKG := cmocka
 
 CSTD := -std=c11 -D_GNU_SOURCE
@@ -28,7 +28,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t
 GOLDEN := $(BUILD)/tests/golden
 
 DEBIAN_DEPS := build-essential pkg-config libfastjson-dev libpcre2-dev libcmocka-dev libsystemd-dev \
-	libssl-dev librelp-dev librdkafka-dev \
+	libssl-dev librelp-dev librdkafka-dev libzip-dev \
 	liblognorm-utils tzdata python3 python3-pytest time
 
 .PHONY: all deps check tests unit golden follow check-asan bench demo clean docs-check
@@ -120,3 +120,97 @@ clean:
 $(BUILD)/bench/encode_cmp: tests/bench/encode_cmp.c $(BUILD)/libshim.a
 	@mkdir -p $(BUILD)/bench
 	$(CC) $(CFLAGS_ALL) -Ishim -o $@ $< $(BUILD)/libshim.a $(LDLIBS_ALL)
+
+# ---- installing -------------------------------------------------------------
+# `make install PREFIX=/usr` (docs/install.md): the binary, the mappings, the
+# man pages, the systemd unit with its sysusers.d entry, the journald catalog,
+# the documentation and the pipeline examples, and the config file (only when
+# there is none yet: an edited config survives reinstalling). DESTDIR stages it.
+SYSCONFDIR ?= /etc
+BINDIR ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+DOCDIR ?= $(DATADIR)/doc/smartermail-shim
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+CATALOGDIR ?= $(PREFIX)/lib/systemd/catalog
+SHIM_ABS = $(abspath $(BIN))
+MAN_PAGES := $(BUILD)/man/smartermail-shim.1 $(BUILD)/man/smartermail-shim.conf.5
+EXAMPLES := elasticsearch filebeat graylog logstash rsyslog vector cifs
+
+.PHONY: install uninstall man man-check deploy-check deploy-regen install-check FORCE
+
+# The mappings directory is compiled in: rebuild what uses it when PREFIX changes.
+$(BUILD)/pipeline.o: $(BUILD)/prefix.stamp
+$(BUILD)/prefix.stamp: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(PREFIX)' | cmp -s - $@ || echo '$(PREFIX)' > $@
+
+# Man pages: hand-written deploy/man/*.in with the option list generated from
+# the option table (the one --help prints) in place of the @OPTIONS@ line.
+man: $(MAN_PAGES)
+$(BUILD)/man/%: deploy/man/%.in $(BIN)
+	@mkdir -p $(BUILD)/man
+	@$(SHIM_ABS) --man-options $(subst .,,$(suffix $*)) > $@.options
+	@sed -e '/^@OPTIONS@$$/{r $@.options' -e 'd;}' \
+	  -e 's|@VERSION@|$(VERSION)|g; s|@PREFIX@|$(PREFIX)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< > $@
+	@rm -f $@.options
+
+install: $(BIN) man
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/smartermail-shim/mappings \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR) \
+	  $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(CATALOGDIR) $(DESTDIR)$(DOCDIR)/examples \
+	  $(DESTDIR)$(SYSCONFDIR)/smartermail-shim
+	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/smartermail-shim
+	install -m 644 mappings/*.json $(DESTDIR)$(DATADIR)/smartermail-shim/mappings/
+	install -m 644 $(BUILD)/man/smartermail-shim.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(BUILD)/man/smartermail-shim.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	sed 's|@BINDIR@|$(BINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g; s|@DOCDIR@|$(DOCDIR)|g' deploy/smartermail-shim.service \
+	  > $(DESTDIR)$(UNITDIR)/smartermail-shim.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/smartermail-shim.service
+	install -m 644 deploy/smartermail-shim.sysusers $(DESTDIR)$(SYSUSERSDIR)/smartermail-shim.conf
+	install -m 644 deploy/smartermail-shim.catalog $(DESTDIR)$(CATALOGDIR)/
+	install -m 644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	install -m 644 deploy/smartermail-shim.conf $(DESTDIR)$(DOCDIR)/examples/
+	cp -R $(addprefix deploy/,$(EXAMPLES)) $(DESTDIR)$(DOCDIR)/examples/
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/smartermail-shim/smartermail-shim.conf ]; then \
+	  echo "kept $(DESTDIR)$(SYSCONFDIR)/smartermail-shim/smartermail-shim.conf (the new one is in $(DOCDIR)/examples/)"; \
+	else \
+	  echo "install -m 600 deploy/smartermail-shim.conf $(DESTDIR)$(SYSCONFDIR)/smartermail-shim/"; \
+	  install -m 600 deploy/smartermail-shim.conf $(DESTDIR)$(SYSCONFDIR)/smartermail-shim/; \
+	fi
+
+# Leaves the config file, the state directory and the service account.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/smartermail-shim \
+	  $(DESTDIR)$(MANDIR)/man1/smartermail-shim.1 $(DESTDIR)$(MANDIR)/man5/smartermail-shim.conf.5 \
+	  $(DESTDIR)$(UNITDIR)/smartermail-shim.service $(DESTDIR)$(SYSUSERSDIR)/smartermail-shim.conf \
+	  $(DESTDIR)$(CATALOGDIR)/smartermail-shim.catalog
+	rm -rf $(DESTDIR)$(DATADIR)/smartermail-shim $(DESTDIR)$(DOCDIR)
+
+# The man pages render without a warning and say what --help says.
+man-check: $(BIN) man
+	SHIM=$(SHIM_ABS) MAN_DIR=$(abspath $(BUILD))/man $(PYTEST) -q tests/deploy/test_man.py
+
+# The config file, check-config, the progress line, and every deploy/ example
+# (valid JSON/YAML/rsyslog, field names from docs/fields.md, the Elasticsearch
+# template's types).
+deploy-check: $(BIN)
+	SHIM=$(SHIM_ABS) $(PYTEST) -q tests/deploy --ignore=tests/deploy/test_man.py
+
+# Rewrite the generated parts of deploy/ after an option or a field was
+# added: the key list of the config file and the Elasticsearch template.
+PYTHON ?= /usr/bin/python3
+deploy-regen: $(BIN)
+	@$(SHIM_ABS) --config-template > $(BUILD)/conf.gen
+	@awk -v gen=$(BUILD)/conf.gen '/^# -- generated: end$$/ { skip = 0 } !skip { print } \
+	  /^# -- generated: begin$$/ { while ((getline l < gen) > 0) print l; skip = 1 }' \
+	  deploy/smartermail-shim.conf > $(BUILD)/conf.new
+	@mv $(BUILD)/conf.new deploy/smartermail-shim.conf
+	@SHIM=$(SHIM_ABS) $(PYTHON) tests/deploy/fields_doc.py --write-es-template
+
+# docs/install.md followed in a scratch root: make install, systemd-sysusers,
+# systemctl enable, systemd-analyze verify and security, then the installed
+# binary as the service account on the sample logs into a private journald.
+install-check:
+	tests/install/install-test.sh

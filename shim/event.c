@@ -40,7 +40,8 @@ static const char *const array_names[] = {
         "related.user", "related.hosts", "related.hash", "email.to.address",
         "email.cc.address", "email.bcc.address", "email.from.address",
         "smartermail.tag", "smartermail.smtp.response.codes",
-        "smartermail.recipients",
+        "smartermail.recipients", "smartermail.summary.response_codes",
+        "smartermail.summary.spool_ids",
 };
 
 int keys_is_array_name(const char *name, size_t len)
@@ -353,6 +354,33 @@ const char *event_get_str(const struct event *ev, unsigned key, size_t *ret_len)
                 return NULL;
         *ret_len = fl->len;
         return fl->v.str;
+}
+
+int event_get_num(const struct event *ev, unsigned key, int64_t *ret)
+{
+        unsigned r = ev->keys->k[key].rank;
+        const struct field *fl;
+
+        if (!rank_used(ev, r) || ev->keys->k[key].is_array)
+                return 0;
+        fl = &ev->f[ev->rank_head[r]];
+        if (fl->kind != VAL_NUM && fl->kind != VAL_BOOL)
+                return 0;
+        *ret = fl->v.num;
+        return 1;
+}
+
+unsigned event_get_all(const struct event *ev, unsigned key, const struct field **out,
+                       unsigned max)
+{
+        unsigned r = ev->keys->k[key].rank, n = 0;
+
+        if (!rank_used(ev, r))
+                return 0;
+        for (unsigned i = ev->rank_head[r]; i != NO_NEXT; i = ev->next[i], n++)
+                if (n < max)
+                        out[n] = &ev->f[i];
+        return n;
 }
 
 char *event_scratch(struct event *ev, size_t n)

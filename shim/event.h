@@ -159,6 +159,16 @@ int event_has(const struct event *ev, unsigned key);
 /* The string value of a scalar key, or NULL. */
 const char *event_get_str(const struct event *ev, unsigned key, size_t *ret_len);
 
+/* The integer value of a scalar key (VAL_NUM or VAL_BOOL): 1 with *ret set,
+ * or 0 when the key has no such value. */
+int event_get_num(const struct event *ev, unsigned key, int64_t *ret);
+
+/* The values of key in the order they were set (one for a scalar key): up
+ * to max pointers into ev->f go to out. Returns how many the key has (which
+ * may exceed max). The pointers are valid until the next event_reset. */
+unsigned event_get_all(const struct event *ev, unsigned key, const struct field **out,
+                       unsigned max);
+
 /* n bytes of scratch space valid until event_reset, or NULL when full. */
 char *event_scratch(struct event *ev, size_t n);
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* smartermail-shim: argv, wiring and modes. "parse" reads files (or
  * standard input) once and writes one JSON event per record to standard
- * output. Exit codes: 0 done, 1 an input or output failed, 2 usage or
- * configuration error. */
+ * output; "check-config" loads a config file as "run" would and prints the
+ * effective settings. Exit codes: 0 done, 1 an input or output failed, 2
+ * usage or configuration error. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -22,8 +23,12 @@
 #include "normalize.h"
 #include "options.h"
 #include "pipeline.h"
+#include "progress.h"
+#include "report.h"
 #include "run.h"
+#include "search.h"
 #include "stamp.h"
+#include "summary.h"
 
 #ifndef SHIM_VERSION
 #define SHIM_VERSION "0.1.0"
@@ -45,6 +50,9 @@ struct shim {
         char *chunk;
         int out_failed;         /* standard output is gone: stop */
         uint64_t records;
+        uint64_t seq;                   /* events written: records and summaries */
+        struct summary *sum;            /* NULL with --no-summaries */
+        struct progress progress;       /* parse on a terminal */
 };
 
 static void usage(FILE *f)
@@ -52,7 +60,10 @@ static void usage(FILE *f)
         fprintf(f,
                 "Usage: smartermail-shim run [OPTIONS]\n"
                 "       smartermail-shim parse [OPTIONS] FILE...\n"
+                "       smartermail-shim search [OPTIONS] STRING [FILE...]\n"
+                "       smartermail-shim report [OPTIONS] [FILE...]\n"
                 "       smartermail-shim fields [--mappings DIR]\n"
+                "       smartermail-shim check-config FILE\n"
                 "       smartermail-shim --help | --version\n"
                 "\n"
                 "run     follows a SmarterMail log directory and forwards every record, with a\n"
@@ -60,7 +71,14 @@ static void usage(FILE *f)
                 "parse   reads SmarterMail log files once and writes one JSON event per record\n"
                 "        to standard output. FILE may be '-' for standard input (give --type and\n"
                 "        --date). The log type and date come from a YYYY.MM.DD-TYPE.log name.\n"
+                "        On a terminal, standard error shows files done, MB/s and the time left.\n"
+                "        A summary event follows each SMTP session and delivery (--no-summaries).\n"
+                "search  finds records in the logs and their .log.zip archives; --related prints\n"
+                "        whole sessions, --trace follows a message to its delivery (search --help).\n"
+                "report  summarizes a day or a range of logs (report --help).\n"
                 "fields  lists every field the built-in code and the mappings can set.\n"
+                "check-config  loads a config file for run, prints every problem as\n"
+                "        FILE:LINE: KEY: PROBLEM (exit 2), or the effective settings (exit 0).\n"
                 "\n"
                 "Options:\n");
         opts_help(f, MODE_RUN | MODE_PARSE | MODE_FIELDS);
@@ -77,6 +95,7 @@ static int flush_out(struct shim *sh)
                         continue;
                 if (w < 0) {
                         sh->out_failed = 1;
+                        progress_clear(&sh->progress);
                         log_msg(LOG_LVL_ERR, "writing to standard output: %s", strerror(errno));
                         return -errno;
                 }
@@ -86,14 +105,41 @@ static int flush_out(struct shim *sh)
         return 0;
 }
 
+/* A finished summary: written like a record's event. */
+static int on_summary(struct event *ev, void *data)
+{
+        struct shim *sh = data;
+
+        if (sh->out_failed)
+                return -EPIPE;
+        ev->seq = ++sh->seq;
+        if (encode_json(ev, sh->p.enc, &sh->out) < 0) {
+                progress_clear(&sh->progress);
+                log_msg(LOG_LVL_ERR, "a summary event is too large to encode");
+                return -ENOMEM;
+        }
+        if (sh->out.len >= OUT_FLUSH)
+                return flush_out(sh);
+        return 0;
+}
+
 static int emit(struct shim *sh, struct norm_file *nf, const struct frame_record *rec)
 {
         norm_record(&sh->p.norm, nf, rec, sh->p.ev);
-        sh->p.ev->seq = ++sh->records;
+        sh->records++;
+        sh->p.ev->seq = ++sh->seq;
         if (encode_json(sh->p.ev, sh->p.enc, &sh->out) < 0) {
+                progress_clear(&sh->progress);
                 log_msg(LOG_LVL_ERR, "%s: offset %llu: event too large to encode",
                         nf->path ? nf->path : "-", (unsigned long long)rec->offset);
                 return -ENOMEM;
+        }
+        if (sh->sum) {
+                /* after the record: the summary follows the record that ends it */
+                summary_add(sh->sum, sh->p.ev);
+                summary_expire(sh->sum, sh->p.ev->ts_ms);
+                if (sh->out_failed)
+                        return -EPIPE;
         }
         if (sh->out.len >= OUT_FLUSH)
                 return flush_out(sh);
@@ -130,9 +176,13 @@ static int parse_one(struct shim *sh, const char *path)
         }
         fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
-                log_msg(LOG_LVL_ERR, "%s: %s", path, strerror(errno));
-                return -errno;
+                r = -errno;
+                progress_clear(&sh->progress);
+                log_msg(LOG_LVL_ERR, "%s: %s", path, strerror(-r));
+                return r;
         }
+        if (!type[0] || !has_date)
+                progress_clear(&sh->progress);
         if (!type[0])
                 log_msg(LOG_LVL_WARNING, "%s: the name does not say the log type "
                         "(YYYY.MM.DD-TYPE.log); reading it with the generic rules (--type sets it)",
@@ -160,11 +210,13 @@ static int parse_one(struct shim *sh, const char *path)
                         continue;
                 if (got < 0) {
                         r = -errno;
-                        log_msg(LOG_LVL_ERR, "%s: read: %s", path, strerror(errno));
+                        progress_clear(&sh->progress);
+                        log_msg(LOG_LVL_ERR, "%s: read: %s", path, strerror(-r));
                         break;
                 }
                 if (got == 0)
                         break;
+                progress_bytes(&sh->progress, (uint64_t)got);
                 frame_feed(sh->frame, sh->chunk, (size_t)got);
                 while (frame_next(sh->frame, &rec))
                         if ((r = emit(sh, &nf, &rec)) < 0)
@@ -201,11 +253,24 @@ static int setup(struct shim *sh)
                 log_msg(LOG_LVL_ERR, "out of memory");
                 return EXIT_IO;
         }
+        if (sh->opts.summaries) {
+                struct summary_cfg cfg = {
+                        .max_open = sh->opts.summary_max_open,
+                        .idle_ms = (int64_t)sh->opts.summary_idle_timeout_s * 1000,
+                        .host_name = sh->p.host,
+                        .zone = sh->p.tz.zone,
+                };
+                if (summary_new(&sh->sum, sh->p.keys, &cfg, on_summary, sh) < 0) {
+                        log_msg(LOG_LVL_ERR, "out of memory");
+                        return EXIT_IO;
+                }
+        }
         return 0;
 }
 
 static void teardown(struct shim *sh)
 {
+        summary_free(sh->sum);
         buf_done(&sh->out);
         free(sh->chunk);
         frame_free(sh->frame);
@@ -213,6 +278,21 @@ static void teardown(struct shim *sh)
         mapping_free(sh->maps);
         keys_free(sh->keys);
         opts_free(&sh->opts);
+}
+
+/* The inputs' total size for the progress line; 0 when one has no size
+ * known in advance (standard input, a pipe, a file that is not there). */
+static uint64_t inputs_size(int n, char **paths)
+{
+        uint64_t total = 0;
+        struct stat st;
+
+        for (int i = 0; i < n; i++) {
+                if (strcmp(paths[i], "-") == 0 || stat(paths[i], &st) < 0 || !S_ISREG(st.st_mode))
+                        return 0;
+                total += (uint64_t)st.st_size;
+        }
+        return total;
 }
 
 static int cmd_parse(struct shim *sh, int argc, char **argv)
@@ -238,14 +318,20 @@ static int cmd_parse(struct shim *sh, int argc, char **argv)
         r = setup(sh);
         if (r)
                 return r;
+        progress_start(&sh->progress, "parse", (unsigned)(argc - first),
+                       inputs_size(argc - first, argv + first));
         for (int i = first; i < argc; i++) {
                 /* a bad input file is reported and the others still read */
                 if (parse_one(sh, argv[i]) < 0)
                         status = EXIT_IO;
+                progress_file_done(&sh->progress);
                 if (sh->out_failed)
-                        return EXIT_IO;
+                        break;
         }
-        if (flush_out(sh) < 0)
+        if (sh->sum && !sh->out_failed)
+                summary_flush_all(sh->sum, SUMMARY_END_INPUT);
+        progress_end(&sh->progress);
+        if (sh->out_failed || flush_out(sh) < 0)
                 return EXIT_IO;
         log_msg(LOG_LVL_INFO, "%llu records", (unsigned long long)sh->records);
         return status;
@@ -297,6 +383,48 @@ static int cmd_run(struct shim *sh, int argc, char **argv)
         return run_main(&sh->opts, argv[0]);
 }
 
+/* Load a config file as run does, then build the pipeline from it (zone,
+ * mappings) as run does; print every problem, or the effective settings
+ * as a config file. */
+static int cmd_check_config(struct shim *sh, int argc, char **argv)
+{
+        char tmp[PATH_MAX + 16];
+        struct diag err = { 0 };
+        const char *path, *dir;
+
+        if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+                usage(stdout);
+                return 0;
+        }
+        if (argc != 2) {
+                log_msg(LOG_LVL_ERR, "check-config: give exactly one config FILE (see --help)");
+                return EXIT_USAGE;
+        }
+        path = argv[1];
+        if (opts_load_config(&sh->opts, MODE_RUN, path, &err) < 0) {
+                /* each bad line was printed as it was found */
+                if (err.line == 0 && err.key[0] == '\0' && strstr(err.text, "has errors"))
+                        log_msg(LOG_LVL_ERR, "%s: not valid", path);
+                else
+                        diag_print(&err);
+                return EXIT_USAGE;
+        }
+        /* pipeline_init() says nothing when the directory cannot be opened */
+        dir = pipeline_mappings_dir(sh->opts.mappings, tmp, sizeof(tmp));
+        if (access(dir, R_OK | X_OK) < 0) {
+                log_msg(LOG_LVL_ERR, "%s: mappings: %s: %s", path, dir, strerror(errno));
+                return EXIT_USAGE;
+        }
+        if (pipeline_init(&sh->p, &sh->opts) < 0) {
+                log_msg(LOG_LVL_ERR, "%s: the settings load, but run would not start (above)",
+                        path);
+                return EXIT_USAGE;
+        }
+        printf("# %s: no problems found. The effective settings, defaults included:\n", path);
+        opts_dump(stdout, &sh->opts);
+        return fflush(stdout) == 0 ? 0 : EXIT_IO;
+}
+
 /* Load the mappings only, and list every field name in output order. */
 static int cmd_fields(struct shim *sh, int argc, char **argv)
 {
@@ -314,7 +442,7 @@ static int cmd_fields(struct shim *sh, int argc, char **argv)
                 return 0;
         }
         sh->keys = keys_new();
-        if (!sh->keys)
+        if (!sh->keys || summary_keys_register(sh->keys) < 0)
                 return EXIT_IO;
         dir = pipeline_mappings_dir(sh->opts.mappings, tmp, sizeof(tmp));
         if (mapping_load(&sh->maps, dir, sh->keys, 1, &err) < 0)
@@ -331,6 +459,29 @@ static int cmd_fields(struct shim *sh, int argc, char **argv)
         return 0;
 }
 
+/* search and report: their options, then their own module. */
+static int cmd_query(struct shim *sh, unsigned mode, int argc, char **argv)
+{
+        struct diag err = { 0 };
+        int first = opts_parse(&sh->opts, mode, argc, argv, &err);
+
+        if (first < 0) {
+                diag_print(&err);
+                return EXIT_USAGE;
+        }
+        if (sh->opts.help) {
+                printf("Usage: smartermail-shim %s\n\nOptions:\n", mode == MODE_SEARCH
+                       ? "search [OPTIONS] STRING [FILE...]" : "report [OPTIONS] [FILE...]");
+                opts_help(stdout, mode);
+                return 0;
+        }
+        if (sh->opts.verbose)
+                log_max_level = LOG_LVL_INFO;
+        if (mode == MODE_SEARCH)
+                return search_main(&sh->opts, argc - first, argv + first, stdout);
+        return report_main(&sh->opts, argc - first, argv + first, stdout);
+}
+
 int main(int argc, char **argv)
 {
         struct shim sh;
@@ -343,8 +494,14 @@ int main(int argc, char **argv)
                 r = cmd_parse(&sh, argc - 1, argv + 1);
         } else if (argc >= 2 && strcmp(argv[1], "run") == 0) {
                 r = cmd_run(&sh, argc - 1, argv + 1);
+        } else if (argc >= 2 && strcmp(argv[1], "search") == 0) {
+                r = cmd_query(&sh, MODE_SEARCH, argc - 1, argv + 1);
+        } else if (argc >= 2 && strcmp(argv[1], "report") == 0) {
+                r = cmd_query(&sh, MODE_REPORT, argc - 1, argv + 1);
         } else if (argc >= 2 && strcmp(argv[1], "fields") == 0) {
                 r = cmd_fields(&sh, argc - 1, argv + 1);
+        } else if (argc >= 2 && strcmp(argv[1], "check-config") == 0) {
+                r = cmd_check_config(&sh, argc - 1, argv + 1);
         } else if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
                 usage(stdout);
                 r = 0;
@@ -354,6 +511,12 @@ int main(int argc, char **argv)
         } else if (argc >= 2 && !strcmp(argv[1], "--options-markdown")) {
                 opts_markdown(stdout);
                 r = 0;
+        } else if (argc == 2 && !strcmp(argv[1], "--config-template")) {
+                opts_config_template(stdout);
+                r = 0;
+        } else if (argc == 3 && !strcmp(argv[1], "--man-options")) {
+                /* the generated part of the man pages (make man) */
+                r = opts_man(stdout, atoi(argv[2])) < 0 ? EXIT_USAGE : 0;
         } else {
                 usage(stderr);
                 r = EXIT_USAGE;

@@ -18,6 +18,7 @@
 #define MAPPING_RULES_MAX 256     /* per file */
 #define MAPPING_SETS_MAX 32       /* fields one rule sets */
 #define MAPPING_TEMPLATE_PARTS 8  /* literal/group pieces in one value */
+#define MAPPING_GROUPS_MAX 63     /* highest capture group a template may name */
 #define MAPPING_FILE_BYTES (1u << 20)
 #define BRACKETS_MAX 4            /* leading bracket groups read per body */
 

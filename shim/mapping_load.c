@@ -201,6 +201,12 @@ static int compile_template(struct loader *ld, const char *rule, const char *fie
                         lerr(ld, rule, field, "the pattern has no group '%s'", gname);
                         return -EINVAL;
                 }
+                /* the match data holds groups 0..MAPPING_GROUPS_MAX only */
+                if (g > MAPPING_GROUPS_MAX) {
+                        lerr(ld, rule, field, "group '%s' is number %d; a template may use "
+                             "groups 1 to %d", gname, g, MAPPING_GROUPS_MAX);
+                        return -EINVAL;
+                }
                 pt = &st->parts[st->nparts++];
                 pt->lit = NULL;
                 pt->lit_len = 0;
@@ -229,6 +235,16 @@ static int add_key(struct loader *ld, const char *rule, const char *field)
                      : "bad field name (letters, digits, '_', '@', '-', dot-separated)%.0d",
                      KEYS_MAX);
         return k;
+}
+
+/* Free what a setter owns; it may be half built (memset to 0 first). */
+static void setter_done(struct setter *st)
+{
+        free(st->str);
+        st->str = NULL;
+        for (unsigned p = 0; p < st->nparts; p++)
+                free(st->parts[p].lit);
+        st->nparts = 0;
 }
 
 /* One "field": value pair into setters (an array value gives one setter per
@@ -266,8 +282,10 @@ static int compile_set(struct loader *ld, const char *rule, const pcre2_code *re
                 switch (fjson_object_get_type(v)) {
                 case fjson_type_string:
                         r = compile_template(ld, rule, field, re, fjson_object_get_string(v), st);
-                        if (r < 0)
+                        if (r < 0) {
+                                setter_done(st);        /* the parts made before the error */
                                 return r;
+                        }
                         break;
                 case fjson_type_int:
                         st->kind = SET_NUM;
@@ -707,17 +725,14 @@ static void mapping_done(struct mapping *m)
         free(m->log_type);
         free(m->path);
         for (unsigned i = 0; i < m->nconst; i++)
-                free(m->consts[i].str);
+                setter_done(&m->consts[i]);
         for (unsigned i = 0; m->rules && i < m->nrules; i++) {
                 struct rule *r = &m->rules[i];
                 free(r->name);
                 free(r->prefix);
                 pcre2_code_free(r->re);
-                for (unsigned s = 0; s < r->nset; s++) {
-                        free(r->set[s].str);
-                        for (unsigned p = 0; p < r->set[s].nparts; p++)
-                                free(r->set[s].parts[p].lit);
-                }
+                for (unsigned s = 0; s < r->nset; s++)
+                        setter_done(&r->set[s]);
         }
         free(m->rules);
 }
@@ -832,7 +847,7 @@ int mapping_load(struct mapping_set **ret, const char *dir, struct keys *keys,
                 if (print_all)
                         diag_print(err);
         }
-        if (r == 0 && !(ms->md = pcre2_match_data_create(64, NULL)))
+        if (r == 0 && !(ms->md = pcre2_match_data_create(MAPPING_GROUPS_MAX + 1, NULL)))
                 r = -ENOMEM;
         if (r < 0) {
                 /* err->file may be a mapping's path, which dies with ms */

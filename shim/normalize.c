@@ -121,7 +121,7 @@ static void set_common(struct norm *n, struct norm_file *nf, const struct frame_
                        struct event *ev)
 {
         event_set_safe(ev, K_EVENT_MODULE, STR("smartermail"));
-        event_set_safe(ev, K_EVENT_DATASET, nf->dataset, nf->dataset_len);
+        nf->set_text(ev, K_EVENT_DATASET, nf->dataset, nf->dataset_len);
         event_set_safe(ev, K_EVENT_KIND, STR("event"));
         nf->set_text(ev, K_EVENT_TIMEZONE, n->ctx.tz->zone, nf->zone_len);
         if (n->keep_original)

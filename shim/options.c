@@ -13,36 +13,36 @@
 
 const struct opt_spec shim_options[] = {
         { .name = "type", .type = OPT_STR, .def = "", .off = OPT_AT(type), .arg = "TYPE",
-          .modes = MODE_PARSE, .short_name = 't',
-          .desc = "Log type of the input (smtpLog, delivery, ...); taken from a YYYY.MM.DD-TYPE.log file name when not given." },
+          .modes = MODE_PARSE | MODE_SEARCH | MODE_REPORT, .short_name = 't',
+          .desc = "Log type: for parse, of the input (smtpLog, delivery, ...), taken from a YYYY.MM.DD-TYPE.log file name when not given; for search and report, the comma-separated types to read (empty reads every type)." },
         { .name = "date", .type = OPT_STR, .def = "", .off = OPT_AT(date), .arg = "YYYY.MM.DD",
           .modes = MODE_PARSE, .short_name = 'd',
           .desc = "Date of the first line of the input; taken from the file name when not given." },
         { .name = "timezone", .type = OPT_STR, .def = "", .off = OPT_AT(timezone), .arg = "ZONE",
-          .modes = MODE_PARSE | MODE_RUN, .short_name = 'z',
+          .modes = MODE_PARSE | MODE_RUN | MODE_SEARCH | MODE_REPORT, .short_name = 'z',
           .desc = "IANA zone the server wrote its local times in (e.g. America/Chicago); empty means the system zone." },
         { .name = "mappings", .type = OPT_STR, .def = "", .off = OPT_AT(mappings), .arg = "DIR",
-          .modes = MODE_PARSE | MODE_FIELDS | MODE_RUN, .short_name = 'm',
+          .modes = MODE_PARSE | MODE_FIELDS | MODE_RUN | MODE_SEARCH | MODE_REPORT, .short_name = 'm',
           .desc = "Directory of mapping files; empty means /etc/smartermail-shim/mappings, then the installed ones." },
         { .name = "encoding", .type = OPT_ENUM, .def = "ecs", .off = OPT_AT(encoding), .arg = "ENC",
-          .modes = MODE_PARSE | MODE_RUN, .short_name = 'e', .choices = "ecs|flat|gelf",
+          .modes = MODE_PARSE | MODE_RUN | MODE_SEARCH, .short_name = 'e', .choices = "ecs|flat|gelf",
           .desc = "Shape of each JSON event: nested ECS, flat dotted keys, or GELF 1.1." },
         { .name = "host-name", .type = OPT_STR, .def = "", .off = OPT_AT(host_name), .arg = "NAME",
-          .modes = MODE_PARSE | MODE_RUN,
+          .modes = MODE_PARSE | MODE_RUN | MODE_SEARCH,
           .desc = "Value of host.name in every event; empty means this machine's host name." },
         { .name = "original", .type = OPT_BOOL, .def = "true", .off = OPT_AT(original),
-          .modes = MODE_PARSE | MODE_RUN,
+          .modes = MODE_PARSE | MODE_RUN | MODE_SEARCH,
           .desc = "Keep the whole raw record in event.original (--no-original leaves it out)." },
         { .name = "max-record-bytes", .type = OPT_SIZE, .def = "64K", .off = OPT_AT(max_record_bytes),
-          .arg = "BYTES", .modes = MODE_PARSE | MODE_RUN,
+          .arg = "BYTES", .modes = MODE_PARSE | MODE_RUN | MODE_SEARCH | MODE_REPORT,
           .min = FRAME_MAX_RECORD_MIN, .max = FRAME_MAX_RECORD_MAX,
           .desc = "Ceiling on one record (line plus continuation lines); longer records are cut and flagged truncated." },
         { .name = "config", .type = OPT_STR, .def = "", .off = OPT_AT(config), .arg = "FILE",
           .modes = MODE_RUN, .short_name = 'c',
           .desc = "Read settings from this file of key = value lines first; the command line overrides it." },
         { .name = "logs", .type = OPT_STR, .def = "/var/lib/smartermail/Logs", .off = OPT_AT(logs),
-          .arg = "DIR", .modes = MODE_RUN, .short_name = 'l',
-          .desc = "SmarterMail log directory to follow." },
+          .arg = "DIR", .modes = MODE_RUN | MODE_SEARCH | MODE_REPORT, .short_name = 'l',
+          .desc = "SmarterMail log directory: followed by run, read (with its .log.zip archives) by search and report when no FILE is given." },
         { .name = "types", .type = OPT_STR, .def = "", .off = OPT_AT(types), .arg = "LIST",
           .modes = MODE_RUN,
           .desc = "Comma-separated log types to follow (smtpLog,delivery,...); empty follows every type." },
@@ -142,11 +142,51 @@ const struct opt_spec shim_options[] = {
         { .name = "kafka-rejected", .type = OPT_STR, .def = "", .off = OPT_AT(kafka_rejected),
           .arg = "FILE", .modes = MODE_RUN,
           .desc = "Where events the broker refuses for good (too large, invalid) are appended, with the reason; empty means kafka-rejected.json in the state directory." },
+        { .name = "summaries", .type = OPT_BOOL, .def = "true", .off = OPT_AT(summaries),
+          .modes = MODE_PARSE | MODE_RUN,
+          .desc = "Emit one summary event per SMTP session and per delivery when it ends (--no-summaries leaves them out)." },
+        { .name = "summary-max-open", .type = OPT_UINT, .def = "10000", .off = OPT_AT(summary_max_open),
+          .arg = "N", .modes = MODE_PARSE | MODE_RUN, .min = 1, .max = 1000000,
+          .desc = "Sessions and deliveries followed at once for summaries; past this many the oldest is emitted as partial." },
+        { .name = "summary-idle-timeout-s", .type = OPT_UINT, .def = "600",
+          .off = OPT_AT(summary_idle_timeout_s), .arg = "S", .modes = MODE_PARSE | MODE_RUN,
+          .min = 1, .max = 604800,
+          .desc = "Emit a session or delivery that has had no record for this long (in log time) as a partial summary." },
+        { .name = "from", .type = OPT_STR, .def = "", .off = OPT_AT(since), .arg = "DATE",
+          .modes = MODE_SEARCH | MODE_REPORT,
+          .desc = "Start of the time range in the server's local time: YYYY-MM-DD or YYYY.MM.DD, optionally followed by HH:MM or HH:MM:SS, or today or yesterday; empty starts at the oldest log." },
+        { .name = "to", .type = OPT_STR, .def = "", .off = OPT_AT(until), .arg = "DATE",
+          .modes = MODE_SEARCH | MODE_REPORT,
+          .desc = "End of the time range, inclusive to the precision given (a date alone takes in the whole day); empty ends at the newest log." },
+        { .name = "regex", .type = OPT_BOOL, .def = "false", .off = OPT_AT(regex),
+          .modes = MODE_SEARCH, .short_name = 'E',
+          .desc = "Read the search string as a PCRE2 regular expression instead of plain text." },
+        { .name = "ignore-case", .type = OPT_BOOL, .def = "false", .off = OPT_AT(ignore_case),
+          .modes = MODE_SEARCH, .short_name = 'i',
+          .desc = "Match upper and lower case alike (ASCII letters)." },
+        { .name = "related", .type = OPT_BOOL, .def = "false", .off = OPT_AT(related),
+          .modes = MODE_SEARCH,
+          .desc = "Print every record of each SMTP session or delivery that has a matching record, not only the matching records." },
+        { .name = "trace", .type = OPT_BOOL, .def = "false", .off = OPT_AT(trace),
+          .modes = MODE_SEARCH,
+          .desc = "Follow each matching message across logs (SMTP session, spool id, delivery, final status) and print one block per message." },
+        { .name = "json", .type = OPT_BOOL, .def = "false", .off = OPT_AT(json),
+          .modes = MODE_SEARCH | MODE_REPORT,
+          .desc = "Write JSON instead of text: search writes events (in --encoding), report writes its totals as one object." },
+        { .name = "count", .type = OPT_BOOL, .def = "false", .off = OPT_AT(count),
+          .modes = MODE_SEARCH, .short_name = 'c',
+          .desc = "Print only the number of matching records." },
+        { .name = "html", .type = OPT_STR, .def = "", .off = OPT_AT(html), .arg = "FILE",
+          .modes = MODE_REPORT,
+          .desc = "Also write the report as one self-contained HTML page with charts to FILE (no scripts, fonts or images from the network)." },
+        { .name = "top", .type = OPT_UINT, .def = "10", .off = OPT_AT(top), .arg = "N",
+          .modes = MODE_REPORT, .min = 1, .max = 1000,
+          .desc = "Rows in each top list of the report." },
         { .name = "verbose", .type = OPT_BOOL, .def = "false", .off = OPT_AT(verbose),
-          .modes = MODE_PARSE | MODE_RUN, .short_name = 'v',
+          .modes = MODE_PARSE | MODE_RUN | MODE_SEARCH | MODE_REPORT, .short_name = 'v',
           .desc = "Print informational messages on standard error." },
         { .name = "help", .type = OPT_BOOL, .def = "false", .off = OPT_AT(help),
-          .modes = MODE_PARSE | MODE_FIELDS | MODE_RUN, .short_name = 'h',
+          .modes = MODE_PARSE | MODE_FIELDS | MODE_RUN | MODE_SEARCH | MODE_REPORT, .short_name = 'h',
           .desc = "Print this help and exit." },
         { .name = "version", .type = OPT_BOOL, .def = "false", .off = OPT_AT(version),
           .modes = MODE_PARSE | MODE_RUN,
@@ -163,20 +203,26 @@ static int parse_size(const char *v, size_t *ret)
 {
         char *end;
         unsigned long long n;
+        unsigned shift = 0;
 
+        /* digits first: strtoull would also take spaces and a sign, and
+         * " -18446744073709551615" is 1 to it */
+        if (!(v[0] >= '0' && v[0] <= '9'))
+                return -EINVAL;
         errno = 0;
         n = strtoull(v, &end, 10);
-        if (errno || end == v || v[0] == '-')
+        if (errno || end == v)
                 return -EINVAL;
         if (*end == 'K' || *end == 'k')
-                n <<= 10, end++;
+                shift = 10, end++;
         else if (*end == 'M' || *end == 'm')
-                n <<= 20, end++;
+                shift = 20, end++;
         else if (*end == 'G' || *end == 'g')
-                n <<= 30, end++;
-        if (*end || n > SIZE_MAX / 2)
+                shift = 30, end++;
+        /* checked before shifting: "18014398509481985K" would wrap to 1K */
+        if (*end || n > (SIZE_MAX / 2) >> shift)
                 return -EINVAL;
-        *ret = (size_t)n;
+        *ret = (size_t)(n << shift);
         return 0;
 }
 
@@ -253,7 +299,7 @@ int opts_set(struct shim_opts *o, const struct opt_spec *s, const char *v, struc
 
                 errno = 0;
                 n = strtoul(v, &end, 10);
-                if (errno || end == v || *end || v[0] == '-')
+                if (errno || end == v || *end || !(v[0] >= '0' && v[0] <= '9'))
                         return diag_set(err, EINVAL, NULL, 0, s->name,
                                         "'%s' is not a whole number", v);
                 if (s->max && (n < s->min || n > s->max))
@@ -388,6 +434,12 @@ static char *trim(char *p)
         return p;
 }
 
+int opts_in_config(const struct opt_spec *s)
+{
+        return strcmp(s->name, "config") != 0 && strcmp(s->name, "help") != 0 &&
+               strcmp(s->name, "version") != 0;
+}
+
 /* "key = value" per line. Values may be quoted with "..." to keep
  * surrounding spaces or a '#'. */
 int opts_load_config(struct shim_opts *o, unsigned mode, const char *path, struct diag *err)
@@ -458,7 +510,7 @@ int opts_load_config(struct shim_opts *o, unsigned mode, const char *path, struc
                         continue;
                 }
                 s = opts_find(key, mode);
-                if (!s || !strcmp(key, "config") || !strcmp(key, "help") || !strcmp(key, "version")) {
+                if (!s || !opts_in_config(s)) {
                         diag_set(&d, EINVAL, path, lineno, key, "unknown key");
                         diag_print(&d);
                         bad = 1;
@@ -516,9 +568,11 @@ void opts_markdown(FILE *f)
                 fprintf(f, "| `--%s`", s->name);
                 if (s->short_name)
                         fprintf(f, " (`-%c`)", s->short_name);
-                fprintf(f, " | %s | %s%s%s | %s%s%s | %s", type_names[s->type],
+                fprintf(f, " | %s | %s%s%s | %s%s%s%s%s | %s", type_names[s->type],
                         s->def[0] ? "`" : "", s->def[0] ? s->def : "(empty)", s->def[0] ? "`" : "",
                         (s->modes & MODE_RUN) ? "run " : "", (s->modes & MODE_PARSE) ? "parse " : "",
+                        (s->modes & MODE_SEARCH) ? "search " : "",
+                        (s->modes & MODE_REPORT) ? "report " : "",
                         (s->modes & MODE_FIELDS) ? "fields" : "", s->desc);
                 if (s->type == OPT_ENUM)
                         fprintf(f, " One of: `%s`.", s->choices);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Options: every setting is declared once in a table (name, type, default,
  * where it lands, one sentence of help); the same table drives command-line
- * parsing, defaults, --help, docs/options.md and, later, the config file.
+ * parsing, defaults, --help, docs/options.md, the config file and its
+ * template, and the man pages.
  * It does not act on any setting. */
 #ifndef SHIM_OPTIONS_H
 #define SHIM_OPTIONS_H
@@ -15,7 +16,8 @@
  * newline-separated, in order. */
 enum opt_type { OPT_STR, OPT_BOOL, OPT_SIZE, OPT_ENUM, OPT_UINT, OPT_LIST };
 
-enum opt_mode { MODE_PARSE = 1u << 0, MODE_FIELDS = 1u << 1, MODE_RUN = 1u << 2 };
+enum opt_mode { MODE_PARSE = 1u << 0, MODE_FIELDS = 1u << 1, MODE_RUN = 1u << 2,
+                MODE_SEARCH = 1u << 3, MODE_REPORT = 1u << 4 };
 
 struct opt_spec {
         const char *name;       /* long option and config key */
@@ -51,6 +53,21 @@ struct shim_opts {
         int help;
         int version;
         int verbose;
+        /* summaries (parse, run) */
+        int summaries;
+        unsigned long summary_max_open;
+        unsigned long summary_idle_timeout_s;
+        /* search and report */
+        char *since;            /* --from DATE */
+        char *until;            /* --to DATE */
+        int regex;
+        int ignore_case;
+        int related;
+        int trace;
+        int json;
+        int count;
+        char *html;
+        unsigned long top;
         /* run mode */
         char *config;
         char *logs;
@@ -118,5 +135,27 @@ int opts_load_config(struct shim_opts *o, unsigned mode, const char *path, struc
 /* Help text for a mode, and the Markdown table of docs/options.md. */
 void opts_help(FILE *f, unsigned mode);
 void opts_markdown(FILE *f);
+
+/* 1 when s may be set in a config file (of a mode s belongs to): every
+ * option but config, help and version. The config file of run, which the
+ * documents describe, holds the run options among them. */
+int opts_in_config(const struct opt_spec *s);
+
+/* The rest renders the same table for people (options_doc.c). */
+
+/* The effective settings in o as a config file that loads back to the same
+ * settings: every config key as "key = value", kafka properties as
+ * "kafka.NAME = VALUE" lines, and those that carry a secret (passwords, an
+ * inline key) commented out with their value hidden. */
+void opts_dump(FILE *f, const struct shim_opts *o);
+
+/* Every config key, commented out with its default after a comment saying
+ * what it does: the body of deploy/smartermail-shim.conf. */
+void opts_config_template(FILE *f);
+
+/* The generated part of a man page, in roff: the OPTIONS of
+ * smartermail-shim(1) (section 1) or the KEYS of smartermail-shim.conf(5)
+ * (section 5). Returns 0, or -EINVAL for another section. */
+int opts_man(FILE *f, int section);
 
 #endif

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "summary.h"
+
 #ifndef MAPPINGS_DIR
 #define MAPPINGS_DIR "/usr/share/smartermail-shim/mappings"
 #endif
@@ -64,7 +66,7 @@ int pipeline_init(struct pipeline *p, const struct shim_opts *o)
         else if (gethostname(p->host, sizeof(p->host) - 1) < 0)
                 snprintf(p->host, sizeof(p->host), "localhost");
         p->keys = keys_new();
-        if (!p->keys)
+        if (!p->keys || summary_keys_register(p->keys) < 0)
                 return -ENOMEM;
         dir = pipeline_mappings_dir(o->mappings, tmp, sizeof(tmp));
         snprintf(p->mappings_dir, sizeof(p->mappings_dir), "%s", dir);

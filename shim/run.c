@@ -233,6 +233,23 @@ static int src_open(struct run *r, struct src *s)
         return 0;
 }
 
+/* Another file under the name of s (truncated, replaced, or deleted and
+ * created again): read it from its start, in the same entry so that records
+ * of the old file still in flight commit to it. */
+static void src_renew(struct run *r, struct src *s)
+{
+        s->gone = 0;
+        s->released = 0;
+        s->want_read = 1;
+        s->last_data_ms = loop_now_ms();
+        if (src_open(r, s) < 0)
+                return;         /* discover retries the open */
+        s->read_off = 0;
+        frame_reset(s->frame, 0);
+        if (!s->inflight)
+                s->commit_off = 0;
+}
+
 static void discover(struct run *r, const char *name)
 {
         char type[64];
@@ -242,7 +259,9 @@ static void discover(struct run *r, const char *name)
         if (!tail_is_log(name, r->o->types, type, sizeof(type), &y, &mo, &d))
                 return;
         s = find_src(r, name);
-        if (s && !s->released && !s->gone) {
+        if (s && !s->released && s->t.fd >= 0) {
+                /* when gone too: handle_change tells a new file under the
+                 * name once the old one is read to its end */
                 s->want_read = 1;
                 return;
         }
@@ -251,6 +270,11 @@ static void discover(struct run *r, const char *name)
                 if (src_open(r, s) == 0)
                         start_position(r, s);
                 s->want_read = 1;
+                return;
+        }
+        if (s && s->gone) {
+                /* released after its name went away, and the name is back */
+                src_renew(r, s);
                 return;
         }
         if (s)
@@ -428,13 +452,7 @@ static void handle_change(struct run *r, struct src *s)
                 while (drain_frame(r, s, 1, 1) == 0 && frame_pending_offset(s->frame) < s->read_off)
                         ;
                 tail_close(&s->t);
-                if (src_open(r, s) == 0) {
-                        s->read_off = 0;
-                        frame_reset(s->frame, 0);
-                        if (!s->inflight)
-                                s->commit_off = 0;
-                        s->want_read = 1;
-                }
+                src_renew(r, s);
                 break;
         case TAIL_GONE:
                 s->gone = 1;
@@ -450,6 +468,14 @@ static int pump_src(struct run *r, struct src *s)
 
         if (s->t.fd < 0 || !s->frame)
                 return 0;
+        if (s->at_eof) {
+                /* truncated or replaced, and already grown past read_off
+                 * again: only the first bytes tell, and reading on first
+                 * would emit the new file from the middle */
+                handle_change(r, s);
+                if (s->t.fd < 0 || !s->frame)
+                        return 0;
+        }
         while (budget--) {
                 ssize_t got;
 
@@ -768,9 +794,20 @@ static void do_reload(struct run *r)
         }
         pipeline_done(&r->p);
         r->p = np;
+        /* np pointed into itself, on this stack: point into the copy */
         r->p.norm.ctx.tz = &r->p.tz;
+        r->p.norm.host_name = r->p.host;
         LIST_FOREACH(s, &r->srcs, link) {
-                s->nf.map = mapping_for_type(r->p.maps, s->nf.type);
+                /* nf holds texts of the old mappings (log_type): build it
+                 * again, and carry the date state over */
+                struct norm_file old = s->nf;
+
+                norm_file_init(&s->nf, &r->p.norm, s->t.path, s->t.type, 1, s->t.y, s->t.mo,
+                               s->t.d);
+                s->nf.day = old.day;
+                s->nf.has_day = old.has_day;
+                s->nf.last_tod = old.last_tod;
+                s->nf.last_ms = old.last_ms;
         }
         log_msg(LOG_LVL_NOTICE, "SIGHUP: outputs reopened, mappings reloaded from %s",
                 r->p.mappings_dir);
@@ -890,6 +927,10 @@ static int64_t next_timeout(struct run *r, int64_t now)
         LIST_FOREACH(s, &r->srcs, link) {
                 if (!s->frame || s->t.fd < 0)
                         continue;
+                /* the timers (a rescan, a poll, a directory found) asked
+                 * for a read: pump must see it now, not after the wait */
+                if (s->want_read && !r->held)
+                        return 0;
                 if (frame_pending_offset(s->frame) < s->read_off) {
                         int64_t q = s->last_data_ms + (int64_t)r->o->quiet_ms;
                         int64_t p = s->last_data_ms + (int64_t)r->o->partial_line_timeout_ms;
@@ -918,7 +959,9 @@ static void shutdown_run(struct run *r)
                 LIST_FOREACH(s, &r->srcs, link) {
                         if (pending || !s->frame || s->t.fd < 0)
                                 continue;
-                        if (drain_frame(r, s, 0, 0) < 0 || drain_frame(r, s, 1, 1) < 0)
+                        /* a line without its newline yet is read whole at
+                         * the next start, unless its file is gone */
+                        if (drain_frame(r, s, 0, 0) < 0 || drain_frame(r, s, 1, s->gone) < 0)
                                 pending = 1;
                 }
                 flush_sinks(r, deadline);
@@ -981,6 +1024,11 @@ int run_main(struct shim_opts *o, const char *argv0)
         if (r->dir_ok)
                 rescan(r);
         r->initial_scan = 0;
+        /* Record the start positions at once: without a checkpoint, a start
+         * after a crash would be a first start again and skip to the end
+         * of what was written meanwhile. */
+        if (r->first_start)
+                write_checkpoint(r);
         r->next_rescan_ms = loop_now_ms() + RESCAN_MS;
         r->next_stats_ms = loop_now_ms() + (int64_t)o->stats_interval_s * 1000;
         notify_ready();

@@ -26,10 +26,32 @@ struct file_sink {
         uint64_t first_seq, last_seq;   /* events in buf; first_seq 0 = none */
 };
 
+/* A file that ends inside a line (kill -9 during a write) gets a newline
+ * first: the torn line stays alone instead of swallowing the next event.
+ * Returns 0 or a negative errno; a file it cannot read back is left as is. */
+static int end_torn_line(int fd, const char *path)
+{
+        struct stat st;
+        char last;
+        int rfd, r = 0;
+
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+                return 0;
+        rfd = open(path, O_RDONLY | O_CLOEXEC);
+        if (rfd < 0)
+                return 0;
+        if (pread(rfd, &last, 1, st.st_size - 1) == 1 && last != '\n' &&
+            write(fd, "\n", 1) != 1)
+                r = -errno;
+        close(rfd);
+        return r;
+}
+
 static int file_open(struct sink *s, struct diag *err)
 {
         struct file_sink *f = s->priv;
         struct stat st;
+        int r;
 
         if (!f) {
                 f = calloc(1, sizeof(*f));
@@ -45,6 +67,12 @@ static int file_open(struct sink *s, struct diag *err)
                 int e = errno;
                 return diag_set(err, e, s->target, 0, NULL, "cannot open the output: %s",
                                 strerror(e));
+        }
+        if (!f->is_stdout && (r = end_torn_line(f->fd, s->target)) < 0) {
+                close(f->fd);
+                f->fd = -1;
+                return diag_set(err, -r, s->target, 0, NULL, "cannot write to the output: %s",
+                                strerror(-r));
         }
         f->regular = fstat(f->fd, &st) == 0 && S_ISREG(st.st_mode);
         return 0;

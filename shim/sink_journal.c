@@ -41,11 +41,14 @@ static const struct journal_kind kinds[] = {
         { "smtp-reject", "b585452d053c4c2bb75f7f734b2abc89" },
         { "unparsed", "56d3f2fabd324a76b7e099b56e4e76c9" },
         { "record", "5521134e04854fab8a789c06017663ef" },
+        { "smtp-session", "1dedbd8f82c74470b5f32f1773c27e8e" },
+        { "delivery-summary", "334fe3c9aa9d4e399fbe64a9bde106fe" },
 };
 
 enum kind_idx { KIND_AUTH_FAILURE, KIND_AUTH_SUCCESS, KIND_DELIVERY_FAILED,
                 KIND_DELIVERY_DEFERRED, KIND_DELIVERY_DELIVERED, KIND_BLOCKED,
-                KIND_EXCEPTION, KIND_SMTP_REJECT, KIND_UNPARSED, KIND_RECORD };
+                KIND_EXCEPTION, KIND_SMTP_REJECT, KIND_UNPARSED, KIND_RECORD,
+                KIND_SMTP_SESSION, KIND_DELIVERY_SUMMARY };
 
 struct journal_sink {
         struct buf text;                /* "NAME=value" strings of one entry */
@@ -73,6 +76,11 @@ static enum kind_idx kind_of(const struct event *ev)
         int auth = has_value(ev, K_EVENT_CATEGORY, "authentication");
         int fail = has_value(ev, K_EVENT_OUTCOME, "failure");
 
+        /* summaries (summary.c) first: one id each, whatever their outcome */
+        if (has_value(ev, K_EVENT_ACTION, "smtp-session"))
+                return KIND_SMTP_SESSION;
+        if (has_value(ev, K_EVENT_ACTION, "delivery"))
+                return KIND_DELIVERY_SUMMARY;
         if (has_value(ev, K_TAGS, "smartermail_unparsed"))
                 return KIND_UNPARSED;
         if (has_value(ev, K_EVENT_ACTION, "exception"))

@@ -11,9 +11,13 @@
  * it is full, produce returns QUEUE_FULL and reading pauses. A message the
  * broker refuses for good (too large, invalid) is written with the reason to
  * the rejected-events file and counted, then acknowledged: it can never be
- * delivered, and holding it would stop every later record. A fatal producer
- * error (idempotence broken) stops the daemon without checkpointing what was
- * not acknowledged; the next start sends it again. */
+ * delivered, and holding it would stop every later record. The broker
+ * judges a batch, not a record, against the topic's max.message.bytes: the
+ * records of a batch refused for its size are sent again one per batch
+ * through a second producer (made when first needed), and only a refusal
+ * there is final; those records then arrive after the ones that followed
+ * them. A fatal producer error (idempotence broken) stops the daemon without
+ * checkpointing what was not acknowledged; the next start sends it again. */
 #include "sink.h"
 
 #include <errno.h>
@@ -32,11 +36,13 @@
 
 struct kafka_sink {
         rd_kafka_t *rk;
+        rd_kafka_t *rk_single;          /* one record per batch: see resend_alone */
+        rd_kafka_conf_t *single_conf;   /* its settings until it is made */
         struct sink *s;
         struct buf val;
         char rejected_path[4096];
         int topic_has_type;
-        uint64_t delivered, rejected, fatal;
+        uint64_t delivered, rejected, resent, fatal;
         /* from the statistics callback */
         long long queue_msgs, retries, rtt_avg_us;
         int down_warned;
@@ -136,19 +142,25 @@ static int permanent(rd_kafka_resp_err_t e)
         return 0;
 }
 
-static void write_rejected(struct kafka_sink *k, const rd_kafka_message_t *m)
+/* Write the event to the rejected-events file with the reason, count it and
+ * acknowledge it (with an error: it is given up on, not delivered). */
+static void reject(struct kafka_sink *k, uint64_t seq, rd_kafka_resp_err_t err, const char *topic,
+                  const void *payload, size_t len)
 {
         struct buf b;
         int fd;
-        const char *reason = rd_kafka_err2str(m->err);
+        const char *reason = rd_kafka_err2str(err);
 
+        k->rejected++;
+        log_msg(LOG_LVL_ERR, "kafka: the broker refused an event for good (%s); written to %s",
+                reason, k->rejected_path);
         buf_init(&b, KAFKA_MSG_MAX * 2);
         buf_lit(&b, "{\"reason\":\"");
         json_escape(&b, reason, strlen(reason));
         buf_lit(&b, "\",\"topic\":\"");
-        json_escape(&b, rd_kafka_topic_name(m->rkt), strlen(rd_kafka_topic_name(m->rkt)));
+        json_escape(&b, topic, strlen(topic));
         buf_lit(&b, "\",\"event\":");
-        buf_put(&b, m->payload, m->len);
+        buf_put(&b, payload, len);
         buf_lit(&b, "}\n");
         fd = open(k->rejected_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
         if (fd < 0 || write(fd, b.p, b.len) != (ssize_t)b.len)
@@ -156,31 +168,79 @@ static void write_rejected(struct kafka_sink *k, const rd_kafka_message_t *m)
         if (fd >= 0)
                 close(fd);
         buf_done(&b);
+        ack_done(k->s->ack, seq, -EBADMSG);
+}
+
+/* Errors that a refused batch gets for its size, whichever record made it
+ * too large. */
+static int size_error(rd_kafka_resp_err_t e)
+{
+        return e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+               e == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE;
+}
+
+/* Send m again, alone in its batch, through the second producer. Returns 0
+ * or why it could not be queued. */
+static rd_kafka_resp_err_t resend_alone(struct kafka_sink *k, const rd_kafka_message_t *m)
+{
+        rd_kafka_headers_t *hdrs = NULL, *copy = NULL;
+        rd_kafka_resp_err_t e;
+        char errstr[512];
+
+        if (!k->rk_single) {
+                /* rd_kafka_new owns the conf only when it succeeds */
+                k->rk_single = rd_kafka_new(RD_KAFKA_PRODUCER, k->single_conf, errstr,
+                                            sizeof(errstr));
+                if (!k->rk_single) {
+                        log_msg(LOG_LVL_ERR, "kafka: second producer: %s", errstr);
+                        return RD_KAFKA_RESP_ERR__FAIL;
+                }
+                k->single_conf = NULL;
+        }
+        if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            !(copy = rd_kafka_headers_copy(hdrs)))
+                return RD_KAFKA_RESP_ERR__FAIL;
+        e = rd_kafka_producev(k->rk_single, RD_KAFKA_V_TOPIC(rd_kafka_topic_name(m->rkt)),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_KEY(m->key, m->key_len),
+                              RD_KAFKA_V_VALUE(m->payload, m->len),
+                              RD_KAFKA_V_HEADERS(copy),
+                              RD_KAFKA_V_OPAQUE(m->_private), RD_KAFKA_V_END);
+        if (e && copy)
+                rd_kafka_headers_destroy(copy);        /* producev owns it only on success */
+        if (!e)
+                k->resent++;
+        return e;
 }
 
 static void kafka_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
         struct kafka_sink *k = opaque;
         uint64_t seq = (uint64_t)(uintptr_t)m->_private;
+        rd_kafka_resp_err_t e = m->err;
 
-        (void)rk;
-        if (!m->err) {
+        if (!e) {
                 k->delivered++;
                 k->down_warned = 0;
                 ack_done(k->s->ack, seq, 0);
                 return;
         }
-        if (permanent(m->err)) {
-                k->rejected++;
-                log_msg(LOG_LVL_ERR, "kafka: the broker refused an event for good (%s); written to %s",
-                        rd_kafka_err2str(m->err), k->rejected_path);
-                write_rejected(k, m);
-                ack_done(k->s->ack, seq, -EBADMSG);
+        if (k->fatal)
+                return;         /* stopping (a purge, a fatal error): unacknowledged, so sent
+                                   again at the next start; one message said why */
+        if (size_error(e) && rk != k->rk_single) {
+                /* perhaps only a neighbour in its batch was too large */
+                e = resend_alone(k, m);
+                if (!e)
+                        return;
+        }
+        if (permanent(e)) {
+                reject(k, seq, e, rd_kafka_topic_name(m->rkt), m->payload, m->len);
                 return;
         }
-        /* with no message timeout only a fatal error or a purge gets here:
-         * leave it unacknowledged, so the checkpoint stays before it */
-        log_msg(LOG_LVL_ERR, "kafka: delivery failed: %s", rd_kafka_err2str(m->err));
+        /* with no message timeout only a fatal error gets here: leave it
+         * unacknowledged, so the checkpoint stays before it */
+        log_msg(LOG_LVL_ERR, "kafka: delivery failed: %s", rd_kafka_err2str(e));
         k->fatal = 1;
 }
 
@@ -236,6 +296,11 @@ static int kafka_open(struct sink *s, struct diag *err)
         rd_kafka_conf_set_dr_msg_cb(conf, kafka_dr);
         rd_kafka_conf_set_error_cb(conf, kafka_error);
         rd_kafka_conf_set_log_cb(conf, kafka_log);
+        k->single_conf = rd_kafka_conf_dup(conf);
+        if (rd_kafka_conf_set(k->single_conf, "batch.num.messages", "1", errstr, sizeof(errstr)) ||
+            rd_kafka_conf_set(k->single_conf, "statistics.interval.ms", "0", errstr,
+                              sizeof(errstr)))
+                log_msg(LOG_LVL_WARNING, "kafka: second producer: %s", errstr);
         rd_kafka_conf_set_stats_cb(conf, kafka_stats);
         k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
         if (!k->rk) {
@@ -297,6 +362,11 @@ static int kafka_submit(struct sink *s, const struct event *ev)
                 rd_kafka_poll(k->rk, 0);
                 return -EAGAIN;
         }
+        if (permanent(e)) {
+                /* larger than message.max.bytes: no retry makes it fit */
+                reject(k, ev->seq, e, topic, k->val.p, k->val.len);
+                return 0;
+        }
         if (e) {
                 log_msg(LOG_LVL_WARNING, "kafka: produce: %s", rd_kafka_err2str(e));
                 return -EIO;
@@ -307,32 +377,48 @@ static int kafka_submit(struct sink *s, const struct event *ev)
 static int kafka_flush(struct sink *s, int64_t deadline_ms)
 {
         struct kafka_sink *k = s->priv;
+        /* the main producer first: its reports may hand records to the
+         * second one */
+        rd_kafka_t *rks[] = { k->rk, k->rk_single };
+        int queued = 0;
 
-        if (deadline_ms) {
+        for (size_t i = 0; i < sizeof(rks) / sizeof(rks[0]) && rks[i]; i++) {
                 int64_t left = deadline_ms - loop_now_ms();
-                rd_kafka_flush(k->rk, left > 0 ? (int)left : 0);
-        } else {
-                rd_kafka_poll(k->rk, 0);
+
+                if (deadline_ms)
+                        rd_kafka_flush(rks[i], left > 0 ? (int)left : 0);
+                else
+                        rd_kafka_poll(rks[i], 0);
         }
         if (k->fatal)
                 return -ENOTRECOVERABLE;
-        return rd_kafka_outq_len(k->rk) > 0 ? -EAGAIN : 0;
+        for (size_t i = 0; i < sizeof(rks) / sizeof(rks[0]) && rks[i]; i++)
+                queued += rd_kafka_outq_len(rks[i]);
+        return queued > 0 ? -EAGAIN : 0;
 }
 
 static void kafka_close(struct sink *s)
 {
         struct kafka_sink *k = s->priv;
+        rd_kafka_t *rks[2];
 
         if (!k)
                 return;
-        if (k->rk) {
-                /* whatever is still queued stays unacknowledged and is sent
-                 * again at the next start */
-                rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-                k->fatal = 1;   /* the purge reports come back as errors */
-                rd_kafka_poll(k->rk, 0);
-                rd_kafka_destroy(k->rk);
+        rks[0] = k->rk;
+        rks[1] = k->rk_single;
+        /* whatever is still queued stays unacknowledged and is sent again
+         * at the next start: the reports of the purge come back as errors,
+         * which kafka_dr passes over quietly from now on */
+        k->fatal = 1;
+        for (size_t i = 0; i < sizeof(rks) / sizeof(rks[0]); i++) {
+                if (!rks[i])
+                        continue;
+                rd_kafka_purge(rks[i], RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+                rd_kafka_poll(rks[i], 0);
+                rd_kafka_destroy(rks[i]);
         }
+        if (k->single_conf)
+                rd_kafka_conf_destroy(k->single_conf);
         buf_done(&k->val);
         free(k);
         s->priv = NULL;

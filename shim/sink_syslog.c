@@ -13,8 +13,12 @@
  * - relp: the receiver's RELP acknowledgement. librelp keeps up to
  *   --syslog-relp-window messages unacknowledged and blocks beyond that, so
  *   once a message was sent every message that window-many before it is
- *   acknowledged; at shutdown the session is closed, which waits for the
- *   rest.
+ *   acknowledged. It has no call that collects acknowledgements without
+ *   sending, so after SYSLOG_RELP_IDLE_MS without a message, and at
+ *   shutdown, the session is closed, which waits for the rest. Messages
+ *   stay queued here until acknowledged: a reconnected session gets again
+ *   what librelp knows to be unacknowledged, and after a close that failed
+ *   (librelp then drops what it held) a new session gets them from here.
  * Connections are made lazily and re-made with exponential back-off. */
 #include "sink.h"
 
@@ -45,6 +49,7 @@
 #define SYSLOG_PEND_MAX (256u * 1024u * 1024u)  /* unacknowledged bytes */
 #define SYSLOG_BACKOFF_MIN_MS 100
 #define SYSLOG_BACKOFF_MAX_MS 30000
+#define SYSLOG_RELP_IDLE_MS 500                 /* then close to collect the acks */
 
 enum transport { TR_UDP, TR_UNIX, TR_TCP, TR_TLS, TR_RELP };
 
@@ -65,6 +70,9 @@ struct syslog_sink {
         SSL *ssl;
         relpEngine_t *relp_eng;
         relpClt_t *relp;
+        int relp_failed;                /* librelp reported an error since the connect */
+        unsigned relp_window;           /* the window librelp really uses */
+        int64_t last_send_ms;
         uint64_t raw_written;           /* tcp: bytes written on this connection */
         struct buf pend;                /* frames not yet acknowledged */
         size_t pend_start;
@@ -366,9 +374,13 @@ static int tls_handshake(struct syslog_sink *y, const struct shim_opts *o, int t
         }
 }
 
+/* usr is the sink (relpCltSetUsrPtr), NULL for engine-wide errors. */
 static void relp_err(void *usr, char *obj, char *msg, relpRetVal code)
 {
-        (void)usr;
+        struct syslog_sink *y = usr;
+
+        if (y)
+                y->relp_failed = 1;
         log_msg(LOG_LVL_DEBUG, "syslog: relp: %s: %s (%d)", obj ? obj : "", msg ? msg : "", (int)code);
 }
 
@@ -395,8 +407,10 @@ static void disconnect(struct syslog_sink *y)
         y->fd = -1;
         y->connected = 0;
         y->raw_written = 0;
-        /* whatever was not acknowledged goes again on the next connection */
-        y->sent_idx = y->sent_off = 0;
+        /* whatever was not acknowledged goes again on the next connection
+         * (relp: librelp resends it when reconnecting) */
+        if (y->tr != TR_RELP)
+                y->sent_idx = y->sent_off = 0;
         for (size_t i = 0; i < y->qlen; i++)
                 y->q[(y->qhead + i) % y->qcap].raw_end = 0;
 }
@@ -453,9 +467,10 @@ static int do_connect(struct syslog_sink *y, const struct shim_opts *o)
                 if (!y->relp) {
                         if (relpEngineCltConstruct(y->relp_eng, &y->relp) != RELP_RET_OK)
                                 return -ENOMEM;
+                        relpCltSetUsrPtr(y->relp, y);
                         relpCltSetTimeout(y->relp, (unsigned)(timeout / 1000 ? timeout / 1000 : 1));
                         relpCltSetConnTimeout(y->relp, timeout / 1000 ? timeout / 1000 : 1);
-                        relpCltSetWindowSize(y->relp, (int)o->syslog_relp_window);
+                        relpCltSetWindowSize(y->relp, (int)y->relp_window);
                         if (relpCltConnect(y->relp, 0, (unsigned char *)y->port,
                                            (unsigned char *)y->host) != RELP_RET_OK) {
                                 relpEngineCltDestruct(y->relp_eng, &y->relp);
@@ -467,6 +482,7 @@ static int do_connect(struct syslog_sink *y, const struct shim_opts *o)
                         connection_failed(y, "RELP reconnect to", ECONNREFUSED);
                         return -EAGAIN;
                 }
+                y->relp_failed = 0;
                 break;
         }
         if (y->warned)
@@ -522,6 +538,19 @@ static int enqueue(struct syslog_sink *y, uint64_t seq, const char *p, size_t n)
         return 0;
 }
 
+/* The oldest message, sent, was delivered: acknowledge and drop it. */
+static void pop_delivered(struct sink *s)
+{
+        struct syslog_sink *y = s->priv;
+        struct pend_msg *m = qat(y, 0);
+
+        ack_done(s->ack, m->seq, 0);
+        y->pend_start = m->start + m->len;
+        y->qhead = (y->qhead + 1) % y->qcap;
+        y->qlen--;
+        y->sent_idx--;
+}
+
 static void dequeue_acked(struct sink *s, uint64_t acked_raw)
 {
         struct syslog_sink *y = s->priv;
@@ -530,11 +559,7 @@ static void dequeue_acked(struct sink *s, uint64_t acked_raw)
                 struct pend_msg *m = qat(y, 0);
                 if (!m->raw_end || m->raw_end > acked_raw)
                         break;
-                ack_done(s->ack, m->seq, 0);
-                y->pend_start = m->start + m->len;
-                y->qhead = (y->qhead + 1) % y->qcap;
-                y->qlen--;
-                y->sent_idx--;
+                pop_delivered(s);
         }
 }
 
@@ -625,6 +650,9 @@ static int syslog_open(struct sink *s, struct diag *err)
         if (y->tr == TR_TLS && (r = tls_setup(y, s->opts, err)) < 0)
                 return r;
         if (y->tr == TR_RELP) {
+                /* librelp ignores a window below 2 (and keeps 128) */
+                y->relp_window = s->opts->syslog_relp_window < 2 ? 2
+                                 : (unsigned)s->opts->syslog_relp_window;
                 if (relpEngineConstruct(&y->relp_eng) != RELP_RET_OK)
                         return -ENOMEM;
                 relpEngineSetDbgprint(y->relp_eng, relp_dbg);
@@ -656,27 +684,54 @@ static int frame_stream(struct syslog_sink *y, const struct sink *s, uint64_t se
         return enqueue(y, seq, y->msg.p, y->msg.len);
 }
 
-static int relp_send(struct sink *s, const struct event *ev)
+/* Send the queued messages this session has not had yet; reconnect a
+ * broken session even when there are none (librelp then resends what it
+ * holds unacknowledged). */
+static int relp_push(struct sink *s)
 {
         struct syslog_sink *y = s->priv;
-        relpRetVal rr;
 
+        if (!y->qlen || (y->connected && y->sent_idx == y->qlen))
+                return 0;
         if (do_connect(y, s->opts) < 0)
                 return -EAGAIN;
-        rr = relpCltSendSyslog(y->relp, (unsigned char *)y->msg.p, y->msg.len);
-        if (rr != RELP_RET_OK) {
-                connection_failed(y, "RELP send to", ECONNRESET);
+        while (y->sent_idx < y->qlen) {
+                struct pend_msg *m = qat(y, y->sent_idx);
+
+                if (relpCltSendSyslog(y->relp, (unsigned char *)y->pend.p + m->start,
+                                      m->len) != RELP_RET_OK) {
+                        connection_failed(y, "RELP send to", ECONNRESET);
+                        return -EAGAIN;
+                }
+                y->sent_idx++;
+                y->last_send_ms = loop_now_ms();
+                /* librelp blocks at window-many unacknowledged messages:
+                 * everything sent on this session that many before this one
+                 * is acknowledged */
+                while (y->sent_idx > y->relp_window)
+                        pop_delivered(s);
+        }
+        return 0;
+}
+
+/* Close the session: librelp waits for the acknowledgement of everything
+ * it holds. It returns OK even when the session was broken or the close
+ * timed out, and then drops what it held: only a close that reported no
+ * error acknowledged it; otherwise a new session gets it from the queue. */
+static int relp_close(struct sink *s)
+{
+        struct syslog_sink *y = s->priv;
+
+        relpEngineCltDestruct(y->relp_eng, &y->relp);
+        y->relp = NULL;
+        if (y->relp_failed) {
+                y->sent_idx = 0;
+                connection_failed(y, "RELP close of the session with", ETIMEDOUT);
                 return -EAGAIN;
         }
-        /* librelp blocks at window-many unacknowledged messages: everything
-         * that many before this one is acknowledged */
-        if (enqueue(y, ev->seq, "", 0) < 0)
-                return -ENOMEM;
-        while (y->qlen > s->opts->syslog_relp_window) {
-                ack_done(s->ack, qat(y, 0)->seq, 0);
-                y->qhead = (y->qhead + 1) % y->qcap;
-                y->qlen--;
-        }
+        while (y->sent_idx)
+                pop_delivered(s);
+        y->connected = 0;
         return 0;
 }
 
@@ -710,7 +765,12 @@ static int syslog_submit(struct sink *s, const struct event *ev)
                         (void)stream_flush(s);
                 return 0;
         case TR_RELP:
-                return relp_send(s, ev);
+                if (y->pend.len - y->pend_start > SYSLOG_PEND_MAX / 2)
+                        return -EAGAIN;
+                if ((r = enqueue(y, ev->seq, y->msg.p, y->msg.len)) < 0)
+                        return r;
+                (void)relp_push(s);     /* queued: flush retries */
+                return 0;
         }
         return -EINVAL;
 }
@@ -727,21 +787,16 @@ static int syslog_flush(struct sink *s, int64_t deadline_ms)
         case TR_TLS:
                 return stream_flush(s);
         case TR_RELP:
+                if (relp_push(s) < 0)
+                        return -EAGAIN;
                 if (!y->qlen)
                         return 0;
-                if (!deadline_ms || !y->relp)
+                /* all sent; the last acknowledgements only come with a
+                 * close: when stopping, or when idle (a window that cannot
+                 * hold librelp's would wait for them for ever) */
+                if (!deadline_ms && loop_now_ms() - y->last_send_ms < SYSLOG_RELP_IDLE_MS)
                         return -EAGAIN;
-                /* stopping: closing the session waits for every ack */
-                if (relpEngineCltDestruct(y->relp_eng, &y->relp) == RELP_RET_OK) {
-                        while (y->qlen) {
-                                ack_done(s->ack, qat(y, 0)->seq, 0);
-                                y->qhead = (y->qhead + 1) % y->qcap;
-                                y->qlen--;
-                        }
-                }
-                y->relp = NULL;
-                y->connected = 0;
-                return y->qlen ? -EAGAIN : 0;
+                return relp_close(s);
         }
         return 0;
 }
@@ -752,6 +807,11 @@ static void syslog_close(struct sink *s)
 
         if (!y)
                 return;
+        /* end the TLS session with close_notify: without it the receiver
+         * sees a truncated session and logs an error. One try, as the
+         * socket is non-blocking; its result changes nothing here. */
+        if (y->ssl && y->connected)
+                (void)SSL_shutdown(y->ssl);
         disconnect(y);
         if (y->relp)
                 relpEngineCltDestruct(y->relp_eng, &y->relp);

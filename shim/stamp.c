@@ -37,7 +37,13 @@ static size_t parse_clock(const char *p, size_t n, struct stamp *st)
         i = 8;
         if (i + 1 < n && p[i] == '.' && dig(p[i + 1])) {
                 int scale = 100;
+                size_t first = i + 1;
                 for (i++; i < n && dig(p[i]); i++) {
+                        /* a longer run is no clock's; bounding it also lets
+                         * frame.c classify a line cut at its ceiling as it
+                         * would the whole line */
+                        if (i - first == STAMP_FRACTION_DIGITS_MAX)
+                                return 0;
                         /* more than three digits: keep milliseconds */
                         if (scale >= 1)
                                 st->ms += (p[i] - '0') * scale;

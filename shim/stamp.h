@@ -9,6 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Digits after the seconds, nanoseconds at most: a line whose run is longer
+ * has no time stamp. A prefix is then at most 32 bytes long. */
+#define STAMP_FRACTION_DIGITS_MAX 9
+
 struct stamp {
         int has_date;           /* viewer form: y/mo/d are set */
         int y, mo, d;

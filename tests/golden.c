@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Golden tests: each directory under $CASES holds one YYYY.MM.DD-TYPE.log,
  * an expected.json (one event per line) and optionally an args file (one
- * extra option per line). The runner runs "$SHIM parse" on the log, without
- * a shell, and compares every output event with the expected one through
+ * extra option per line). The runner runs "$SHIM parse --no-summaries" on
+ * the log (an args line "--summaries" turns them on), without a shell, and compares every output event with the expected one through
  * libfastjson: objects as unordered key sets, arrays in order, scalars by
  * value. A failure names the case, the event and the JSON path of the first
  * difference. GOLDEN_UPDATE=1 rewrites expected.json from the output instead
@@ -216,7 +216,7 @@ static int run_capture(char *const *argv, char **ret_out, size_t *ret_len, int *
 
 /* argv for one case: shim parse <fixed options> <args file lines> log.
  * Strings point into args_text and the case; argv has room for
- * ARGS_MAX + 12 entries. Returns 0 or -E2BIG. */
+ * ARGS_MAX + 13 entries. Returns 0 or -E2BIG. */
 static int build_argv(const struct golden_case *gc, char *args_text, const char *log,
                       char **argv)
 {
@@ -231,6 +231,8 @@ static int build_argv(const struct golden_case *gc, char *args_text, const char 
         argv[n++] = "mail01";
         argv[n++] = "--mappings";
         argv[n++] = (char *)gc->env->mappings;
+        /* the cases show records; a case about summaries says --summaries */
+        argv[n++] = "--no-summaries";
         if (args_text) {
                 nextra = split_lines(args_text, extra, ARGS_MAX + 1);
                 if (nextra > ARGS_MAX)
@@ -460,7 +462,7 @@ static void golden_case_run(void **state)
 {
         const struct golden_case *gc = *state;
         char log[PATH_BYTES], path[PATH_BYTES + 32], msg[2048] = "";
-        char *argv[ARGS_MAX + 12];
+        char *argv[ARGS_MAX + 13];
         char *args_text = NULL, *out = NULL, *exp = NULL;
         size_t args_len, out_len = 0, exp_len;
         int r, status = 0, failed = 1;
