@@ -29,7 +29,7 @@ GOLDEN := $(BUILD)/tests/golden
 
 DEBIAN_DEPS := build-essential pkg-config libfastjson-dev libpcre2-dev libcmocka-dev libsystemd-dev \
 	libssl-dev librelp-dev librdkafka-dev libzip-dev \
-	liblognorm-utils tzdata python3 python3-pytest time
+	liblognorm-utils tzdata python3 python3-pytest python3-yaml man-db time
 
 .PHONY: all deps check tests unit golden follow check-asan bench demo clean docs-check
 
@@ -149,7 +149,7 @@ $(BUILD)/prefix.stamp: FORCE
 # Man pages: hand-written deploy/man/*.in with the option list generated from
 # the option table (the one --help prints) in place of the @OPTIONS@ line.
 man: $(MAN_PAGES)
-$(BUILD)/man/%: deploy/man/%.in $(BIN)
+$(BUILD)/man/%: deploy/man/%.in $(BIN) $(BUILD)/prefix.stamp
 	@mkdir -p $(BUILD)/man
 	@$(SHIM_ABS) --man-options $(subst .,,$(suffix $*)) > $@.options
 	@sed -e '/^@OPTIONS@$$/{r $@.options' -e 'd;}' \

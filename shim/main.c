@@ -137,7 +137,6 @@ static int emit(struct shim *sh, struct norm_file *nf, const struct frame_record
         if (sh->sum) {
                 /* after the record: the summary follows the record that ends it */
                 summary_add(sh->sum, sh->p.ev);
-                summary_expire(sh->sum, sh->p.ev->ts_ms);
                 if (sh->out_failed)
                         return -EPIPE;
         }

@@ -75,6 +75,8 @@ int pipeline_init(struct pipeline *p, const struct shim_opts *o)
                 log_msg(LOG_LVL_ERR, "out of memory loading mappings");
                 return r;
         }
+        if (r == -ENOENT || r == -EACCES)
+                diag_print(&err);       /* the directory itself: not printed yet */
         if (r < 0)
                 return -EINVAL; /* every problem was printed */
         if (keys_finish(p->keys, &err) < 0) {

@@ -377,23 +377,24 @@ static int kafka_submit(struct sink *s, const struct event *ev)
 static int kafka_flush(struct sink *s, int64_t deadline_ms)
 {
         struct kafka_sink *k = s->priv;
-        /* the main producer first: its reports may hand records to the
-         * second one */
-        rd_kafka_t *rks[] = { k->rk, k->rk_single };
         int queued = 0;
 
-        for (size_t i = 0; i < sizeof(rks) / sizeof(rks[0]) && rks[i]; i++) {
+        /* the main producer first: its reports may hand records to the
+         * second one, which they may also create */
+        for (int i = 0; i < 2; i++) {
+                rd_kafka_t *rk = i ? k->rk_single : k->rk;
                 int64_t left = deadline_ms - loop_now_ms();
 
+                if (!rk)
+                        continue;
                 if (deadline_ms)
-                        rd_kafka_flush(rks[i], left > 0 ? (int)left : 0);
+                        rd_kafka_flush(rk, left > 0 ? (int)left : 0);
                 else
-                        rd_kafka_poll(rks[i], 0);
+                        rd_kafka_poll(rk, 0);
+                queued += rd_kafka_outq_len(rk);
         }
         if (k->fatal)
                 return -ENOTRECOVERABLE;
-        for (size_t i = 0; i < sizeof(rks) / sizeof(rks[0]) && rks[i]; i++)
-                queued += rd_kafka_outq_len(rks[i]);
         return queued > 0 ? -EAGAIN : 0;
 }
 
