@@ -28,6 +28,7 @@
 #include "notify.h"
 #include "pipeline.h"
 #include "sink.h"
+#include "summary.h"
 #include "tail.h"
 
 #define READ_CHUNK (256u * 1024u)       /* bytes per read() */
@@ -90,6 +91,11 @@ struct run {
         struct frame_record held_rec;
         int held_normalized;
         uint32_t held_mask;             /* outputs that still need it */
+        /* summaries (NULL with --no-summaries); the one being handed out */
+        struct summary *sum;
+        uint64_t sum_seq;               /* its place in the window, 0 = none */
+        uint32_t sum_mask;              /* outputs that still need it */
+        int sum_flushed;                /* shutdown: every open session emitted */
         struct stats st;
 };
 
@@ -101,6 +107,8 @@ static void on_commit(void *owner, uint64_t end_offset, uint64_t cookie, int sta
         struct src *s = owner;
 
         (void)status;   /* outputs never give up on a record: see sink.h */
+        if (!s)
+                return; /* a summary: no file offset to move */
         s->commit_off = end_offset;
         s->commit_day = (int64_t)(cookie >> 17);
         s->commit_tod = (int32_t)(cookie & 0x1FFFF) - 1;
@@ -362,6 +370,51 @@ static uint64_t date_cookie(const struct src *s)
         return (uint64_t)s->nf.day << 17 | (uint64_t)(s->nf.last_tod + 1);
 }
 
+/* A finished summary (summary.c calls this): it takes a place in the window
+ * (with no file, so it moves no checkpoint) and goes to every output, like
+ * a record. Returns -EAGAIN to be offered the same summary again. */
+static int on_summary(struct event *ev, void *data)
+{
+        struct run *r = data;
+
+        if (!r->sum_seq) {
+                if (!ack_has_room(r->ack, 0))
+                        return -EAGAIN;
+                r->sum_seq = ack_push(r->ack, NULL, 0, 0, 0);
+                r->sum_mask = (1u << r->nsinks) - 1;
+        }
+        ev->seq = r->sum_seq;
+        for (unsigned i = 0; i < r->nsinks; i++) {
+                int rc;
+
+                if (!(r->sum_mask & (1u << i)))
+                        continue;
+                rc = r->sinks[i].ops->submit(&r->sinks[i], ev);
+                if (rc == 0) {
+                        r->sum_mask &= ~(1u << i);
+                } else if (rc == -ENOTRECOVERABLE) {
+                        log_msg(LOG_LVL_ERR, "output %s failed for good; stopping",
+                                r->sinks[i].target);
+                        r->fatal = 1;
+                        r->stop = 1;
+                        return -EAGAIN;
+                } else if (rc != -EAGAIN) {
+                        r->retry_ms = loop_now_ms() + r->backoff_ms;
+                        return -EAGAIN;
+                }
+        }
+        if (r->sum_mask)
+                return -EAGAIN;
+        r->sum_seq = 0;
+        return 0;
+}
+
+/* Summaries refused earlier go out before any later record. */
+static int summaries_ready(struct run *r)
+{
+        return !r->sum || summary_waiting_count(r->sum) == 0 || summary_retry(r->sum) == 0;
+}
+
 /* Try to hand the held record to the window and every output that still
  * needs it. Returns 0 when done, -EAGAIN when it must wait. */
 static int deliver_held(struct run *r)
@@ -372,6 +425,8 @@ static int deliver_held(struct run *r)
         if (!r->held_normalized) {
                 unsigned res;
 
+                if (!summaries_ready(r))
+                        return -EAGAIN;
                 if (!ack_has_room(r->ack, r->held_rec.len))
                         return -EAGAIN;
                 res = norm_record(&r->p.norm, &s->nf, &r->held_rec, ev);
@@ -413,6 +468,11 @@ static int deliver_held(struct run *r)
                 return -EAGAIN;
         r->held = NULL;
         r->backoff_ms = BACKOFF_MIN_MS;
+        if (r->sum) {
+                /* after the record: the summary follows the record that ends
+                 * it; a refused one waits in r->sum (summaries_ready) */
+                summary_add(r->sum, ev);
+        }
         return 0;
 }
 
@@ -794,6 +854,8 @@ static void do_reload(struct run *r)
         }
         pipeline_done(&r->p);
         r->p = np;
+        if (r->sum && summary_set_keys(r->sum, r->p.keys) < 0)
+                log_msg(LOG_LVL_ERR, "SIGHUP: summaries stopped: out of memory");
         /* np pointed into itself, on this stack: point into the copy */
         r->p.norm.ctx.tz = &r->p.tz;
         r->p.norm.host_name = r->p.host;
@@ -824,6 +886,13 @@ static int pump(struct run *r)
         struct src *s;
         int more = 0;
 
+        if (!r->held && r->sum && summary_waiting_count(r->sum)) {
+                if (r->retry_ms && loop_now_ms() < r->retry_ms)
+                        return 0;
+                r->retry_ms = 0;
+                if (!summaries_ready(r))
+                        return 0;
+        }
         if (r->held) {
                 if (r->retry_ms && loop_now_ms() < r->retry_ms)
                         return 0;
@@ -870,6 +939,18 @@ static void flush_sinks(struct run *r, int64_t deadline_ms)
         }
 }
 
+/* Every followed file read to its end: record times are now, so the wall
+ * clock may judge idle sessions. */
+static int caught_up(struct run *r)
+{
+        struct src *s;
+
+        LIST_FOREACH(s, &r->srcs, link)
+                if (s->want_read || (s->frame && frame_pending_offset(s->frame) < s->read_off))
+                        return 0;
+        return 1;
+}
+
 static void timers(struct run *r, int64_t now)
 {
         if (!r->dir_ok && now >= r->next_poll_ms) {
@@ -893,6 +974,8 @@ static void timers(struct run *r, int64_t now)
                 r->next_poll_ms = now + (int64_t)r->o->poll_interval_ms;
         flush_quiet(r, now);
         release_idle(r, now);
+        if (r->sum && !r->held && caught_up(r))
+                summary_expire(r->sum, (int64_t)time(NULL) * 1000);
         if (r->ckpt_dirty && now >= r->next_ckpt_ms) {
                 write_checkpoint(r);
                 r->next_ckpt_ms = now + (int64_t)r->o->checkpoint_interval_ms;
@@ -964,6 +1047,15 @@ static void shutdown_run(struct run *r)
                         if (drain_frame(r, s, 0, 0) < 0 || drain_frame(r, s, 1, s->gone) < 0)
                                 pending = 1;
                 }
+                if (!pending && r->sum) {
+                        /* sessions still open are emitted as partial */
+                        if (!r->sum_flushed) {
+                                r->sum_flushed = 1;
+                                summary_flush_all(r->sum, SUMMARY_END_SHUTDOWN);
+                        }
+                        if (summary_retry(r->sum) < 0)
+                                pending = 1;
+                }
                 flush_sinks(r, deadline);
                 if ((!pending && ack_inflight(r->ack) == 0) || r->fatal || loop_now_ms() >= deadline)
                         break;
@@ -995,6 +1087,18 @@ int run_main(struct shim_opts *o, const char *argv0)
         if (rc < 0) {
                 status = rc == -ENOMEM ? 1 : 2;
                 goto out;
+        }
+        if (o->summaries) {
+                struct summary_cfg cfg = {
+                        .max_open = o->summary_max_open,
+                        .idle_ms = (int64_t)o->summary_idle_timeout_s * 1000,
+                        .host_name = r->p.host,
+                        .zone = r->p.tz.zone,
+                };
+                if (summary_new(&r->sum, r->p.keys, &cfg, on_summary, r) < 0) {
+                        status = 1;
+                        goto out;
+                }
         }
         r->chunk = malloc(READ_CHUNK);
         r->loop = loop_new();
@@ -1064,6 +1168,7 @@ out:
                 r->sinks[i].ops->close(&r->sinks[i]);
         while ((s = LIST_FIRST(&r->srcs)))
                 src_free(r, s);
+        summary_free(r->sum);
         ack_free(r->ack);
         if (r->infd >= 0)
                 close(r->infd);
