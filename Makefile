@@ -31,7 +31,7 @@ DEBIAN_DEPS := build-essential pkg-config libfastjson-dev libpcre2-dev libcmocka
 	libssl-dev librelp-dev librdkafka-dev libzip-dev \
 	liblognorm-utils tzdata python3 python3-pytest python3-yaml man-db time
 
-.PHONY: all deps check tests unit golden follow check-asan bench demo clean docs-check
+.PHONY: all deps check tests unit golden follow check-asan bench demo clean docs-check fuzz memcheck
 
 all: $(BIN)
 
@@ -214,3 +214,12 @@ deploy-regen: $(BIN)
 # binary as the service account on the sample logs into a private journald.
 install-check:
 	tests/install/install-test.sh
+
+# libFuzzer targets (clang), each run for FUZZ_SECONDS after replaying the
+# regression inputs; and the parse path under valgrind memcheck.
+FUZZ_SECONDS ?= 60
+fuzz:
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+memcheck: $(BIN)
+	SHIM=./$(BIN) tests/fuzz/memcheck.sh

@@ -318,7 +318,7 @@ static int cmd_parse(struct shim *sh, int argc, char **argv)
         if (r)
                 return r;
         progress_start(&sh->progress, "parse", (unsigned)(argc - first),
-                       inputs_size(argc - first, argv + first));
+                       inputs_size(argc - first, argv + first), 0);
         for (int i = first; i < argc; i++) {
                 /* a bad input file is reported and the others still read */
                 if (parse_one(sh, argv[i]) < 0)

@@ -21,10 +21,12 @@ static uint64_t now_usec(void)
 }
 
 void progress_start(struct progress *p, const char *label, unsigned files_total,
-                    uint64_t bytes_total)
+                    uint64_t bytes_total, unsigned flags)
 {
+        int screen_free = (flags & PROGRESS_STDOUT_QUIET) || !isatty(STDOUT_FILENO);
+
         memset(p, 0, sizeof(*p));
-        p->fd = isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO) ? STDERR_FILENO : -1;
+        p->fd = isatty(STDERR_FILENO) && screen_free ? STDERR_FILENO : -1;
         p->label = label;
         p->files_total = files_total;
         p->bytes_total = bytes_total;

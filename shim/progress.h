@@ -2,9 +2,10 @@
 /* Progress of a long one-shot job (parse, search, report over many files):
  * one self-overwriting line on standard error with files done, throughput
  * and time left, redrawn at most every PROGRESS_REDRAW_USEC. It draws only
- * when standard error is a terminal and standard output is not (curl's
- * rule: the events would otherwise share the screen), so pipes, files and
- * the journal never see it. It reads no files and knows nothing of records. */
+ * when standard error is a terminal, and standard output is not one unless
+ * the caller writes nothing there while the line is up (the results would
+ * otherwise share the screen with it), so pipes, files and the journal never
+ * see it. It reads no files and knows nothing of records. */
 #ifndef SHIM_PROGRESS_H
 #define SHIM_PROGRESS_H
 
@@ -13,6 +14,12 @@
 
 #define PROGRESS_REDRAW_USEC 200000     /* at most five redraws a second */
 #define PROGRESS_LINE_MAX 128           /* one line, kept under 80 columns */
+
+enum progress_flag {
+        /* Nothing goes to standard output before progress_end() (report
+         * prints at the end): draw even when standard output is a terminal. */
+        PROGRESS_STDOUT_QUIET = 1u << 0,
+};
 
 struct progress {
         int fd;                 /* where the line goes; -1 = off */
@@ -27,10 +34,11 @@ struct progress {
 };
 
 /* Start counting. Draws on standard error when it is a terminal and
- * standard output is not; otherwise every other call does nothing.
- * bytes_total is the sum of the inputs' sizes, 0 when one is unknown. */
+ * standard output is not (or flags has PROGRESS_STDOUT_QUIET); otherwise
+ * every other call does nothing. bytes_total is the sum of the inputs'
+ * sizes, 0 when one is unknown. flags: enum progress_flag bits. */
 void progress_start(struct progress *p, const char *label, unsigned files_total,
-                    uint64_t bytes_total);
+                    uint64_t bytes_total, unsigned flags);
 
 /* Count bytes read; redraws when the last redraw is old enough. */
 void progress_bytes(struct progress *p, uint64_t bytes);
