@@ -81,7 +81,7 @@ PYTEST ?= /usr/bin/python3 -m pytest
 follow: $(BIN)
 	SHIM=./$(BIN) $(PYTEST) -q tests/run
 
-tests: all unit golden docs-check follow
+tests: all unit golden docs-check follow man-check deploy-check install-check
 	@echo "tests: all passed"
 
 # docs/options.md holds the option table as the binary prints it, and

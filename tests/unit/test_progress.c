@@ -83,14 +83,18 @@ static void test_progress_format_short(void **state)
 
 struct fds {
         int err_kind, out_kind;         /* 't' terminal, 'p' pipe */
+        unsigned flags;
         int draws;
 };
 
 static const struct fds fds_rows[] = {
-        { 't', 'p', 1 },        /* parse ... > events.json */
-        { 't', 't', 0 },        /* events on the screen: no progress in between */
-        { 'p', 'p', 0 },        /* cron, CI, a pipe: quiet */
-        { 'p', 't', 0 },
+        { 't', 'p', 0, 1 },     /* parse ... > events.json */
+        { 't', 't', 0, 0 },     /* events on the screen: no progress in between */
+        { 'p', 'p', 0, 0 },     /* cron, CI, a pipe: quiet */
+        { 'p', 't', 0, 0 },
+        { 't', 't', PROGRESS_STDOUT_QUIET, 1 },  /* report: prints at the end */
+        { 'p', 't', PROGRESS_STDOUT_QUIET, 0 },
+        { 'p', 'p', PROGRESS_STDOUT_QUIET, 0 },
 };
 
 /* A pseudo-terminal: its master in *master, its slave opened. */
@@ -152,7 +156,7 @@ static void test_progress_only_on_a_terminal(void **state)
                 }
                 dup2(err_fd, STDERR_FILENO);
                 dup2(out_fd, STDOUT_FILENO);
-                progress_start(&p, "parse", 2, 2000000);
+                progress_start(&p, "parse", 2, 2000000, r->flags);
                 p.start_usec -= PROGRESS_REDRAW_USEC;   /* due at once */
                 progress_bytes(&p, 1000000);
                 progress_bytes(&p, 1000);               /* within 200 ms: not drawn */
