@@ -31,7 +31,7 @@ DEBIAN_DEPS := build-essential pkg-config libfastjson-dev libpcre2-dev libcmocka
 	libssl-dev librelp-dev librdkafka-dev libzip-dev \
 	liblognorm-utils tzdata python3 python3-pytest python3-yaml man-db time
 
-.PHONY: all deps check tests unit golden follow check-asan bench demo clean docs-check fuzz memcheck
+.PHONY: all deps check tests unit golden follow outputs kafka check-asan bench demo clean docs-check fuzz memcheck
 
 all: $(BIN)
 
@@ -81,7 +81,18 @@ PYTEST ?= /usr/bin/python3 -m pytest
 follow: $(BIN)
 	SHIM=./$(BIN) $(PYTEST) -q tests/run
 
-tests: all unit golden docs-check follow man-check deploy-check install-check
+# The outputs against a real rsyslog and journald, and a real Kafka broker
+# (KRaft, from Maven Central), each started by its harness on loopback.
+outputs: $(BIN)
+	tests/receivers/rsyslog-harness.sh deps
+	tests/receivers/journald-harness.sh deps
+	SHIM=./$(BIN) $(PYTEST) -q tests/receivers
+
+kafka: $(BIN)
+	tests/kafka/kafka-harness.sh fetch
+	SHIM=./$(BIN) $(PYTEST) -q tests/kafka
+
+tests: all unit golden docs-check follow man-check deploy-check install-check outputs kafka
 	@echo "tests: all passed"
 
 # docs/options.md holds the option table as the binary prints it, and
@@ -103,7 +114,7 @@ check-asan:
 	@$(MAKE) -s deps
 	@$(MAKE) BUILD=build-asan BIN=build-asan/smartermail-shim \
 		OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-		LDFLAGS=-fsanitize=address,undefined tests
+		LDFLAGS=-fsanitize=address,undefined unit golden follow outputs
 
 bench: $(BIN) $(BUILD)/bench/encode_cmp
 	python3 tests/bench/bench.py $(BENCH_ARGS)
