@@ -32,7 +32,7 @@ DEBIAN_DEPS := build-essential pkg-config libfastjson-dev libpcre2-dev libcmocka
 	liblognorm-utils tzdata python3 python3-pytest python3-yaml man-db time \
 	clang libclang-rt-14-dev valgrind chromium
 
-.PHONY: all deps check tests unit golden follow outputs kafka check-asan bench demo clean docs-check fuzz memcheck
+.PHONY: all deps check tests unit golden fault bad-input follow outputs kafka check-asan bench demo clean docs-check fuzz memcheck
 
 all: $(BIN)
 
@@ -93,7 +93,22 @@ kafka: $(BIN)
 	tests/kafka/kafka-harness.sh fetch
 	SHIM=./$(BIN) $(PYTEST) -q tests/kafka
 
-tests: all unit golden docs-check follow man-check deploy-check install-check outputs kafka
+# Fault injection (tests/fault/): the Nth allocation fails; checkpoint
+# writes hit ENOSPC, EIO, short writes and a crash before the rename. The
+# binaries link with -Wl,--wrap, so tests/fault/run.sh builds and runs them.
+fault: export FAULT_CC = $(CC)
+fault: export FAULT_CFLAGS = $(CFLAGS_ALL) -Ishim $(shell $(PKG_CONFIG) --cflags $(TEST_PKG))
+fault: export FAULT_LDFLAGS = $(LDFLAGS)
+fault: export FAULT_LIBS = $(BUILD)/libshim.a $(LDLIBS_ALL) $(shell $(PKG_CONFIG) --libs $(TEST_PKG))
+fault: export FAULT_OUT = $(BUILD)/fault
+fault: $(BUILD)/libshim.a
+	tests/fault/run.sh
+
+# Hostile input through `parse` (tests/bad/): exit 0, valid JSON, no line lost.
+bad-input: $(BIN)
+	SHIM=./$(BIN) $(PYTEST) -q tests/bad
+
+tests: all unit golden fault bad-input docs-check follow man-check deploy-check install-check outputs kafka
 	@echo "tests: all passed"
 
 # docs/options.md holds the option table as the binary prints it, and
@@ -115,7 +130,7 @@ check-asan:
 	@$(MAKE) -s deps
 	@$(MAKE) BUILD=build-asan BIN=build-asan/smartermail-shim \
 		OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-		LDFLAGS=-fsanitize=address,undefined unit golden follow outputs
+		LDFLAGS=-fsanitize=address,undefined unit golden fault bad-input follow outputs
 
 bench: $(BIN) $(BUILD)/bench/encode_cmp
 	python3 tests/bench/bench.py $(BENCH_ARGS)

@@ -39,6 +39,8 @@ struct frame {
         uint64_t in_off;        /* file offset of in[0] */
 };
 
+#define FRAME_BUF_START 1024
+
 struct frame *frame_new(size_t max_record)
 {
         struct frame *f = calloc(1, sizeof(*f));
@@ -50,10 +52,17 @@ struct frame *frame_new(size_t max_record)
         if (max_record > FRAME_MAX_RECORD_MAX)
                 max_record = FRAME_MAX_RECORD_MAX;
         f->max = max_record;
+        /* A line cut by a feed is copied here. Out of memory later, it keeps
+         * what fits; allocated now, that is at least its time stamp, so the
+         * line still starts its record instead of vanishing. */
+        f->line = malloc(FRAME_BUF_START);
+        if (!f->line) {
+                free(f);
+                return NULL;
+        }
+        f->line_cap = FRAME_BUF_START;
         return f;
 }
-
-#define FRAME_BUF_START 1024
 
 /* Make *p hold at least need bytes (need <= limit). Returns 0, or -1 when
  * out of memory (the caller then keeps what fits, as at the ceiling). */
@@ -204,6 +213,10 @@ static void line_append(struct frame *f, const char *p, size_t n)
 {
         size_t k = n;
 
+        /* cut short (ceiling or out of memory): later bytes would not
+         * follow on from what was kept */
+        if (f->line_trunc)
+                return;
         if (k > f->max + LINE_SLACK - f->line_len) {
                 k = f->max + LINE_SLACK - f->line_len;
                 f->line_trunc = 1;

@@ -536,6 +536,7 @@ static int load_brackets(struct loader *ld, struct mapping *m, fjson_object *obj
 static int load_object(struct loader *ld, struct mapping *m, fjson_object *root)
 {
         fjson_object *v;
+        unsigned n;
         int ret = 0;
 
         if (!fjson_object_is_type(root, fjson_type_object)) {
@@ -550,11 +551,13 @@ static int load_object(struct loader *ld, struct mapping *m, fjson_object *root)
                 lerr(ld, NULL, "log_types", "missing: a list of log type words, or [\"*\"]");
                 return -EINVAL;
         }
-        m->ntypes = (unsigned)fjson_object_array_length(v);
-        m->types = calloc(m->ntypes, sizeof(*m->types));
+        n = (unsigned)fjson_object_array_length(v);
+        m->types = calloc(n, sizeof(*m->types));
         if (!m->types)
                 return -ENOMEM;
-        for (unsigned i = 0; i < m->ntypes; i++) {
+        /* ntypes counts the types set: after an error, check_types (which
+         * still runs, to report every problem) must not meet a NULL */
+        for (unsigned i = 0; i < n; i++) {
                 fjson_object *t = fjson_object_array_get_idx(v, (int)i);
                 if (!fjson_object_is_type(t, fjson_type_string)) {
                         lerr(ld, NULL, "log_types", "must hold strings");
@@ -563,6 +566,7 @@ static int load_object(struct loader *ld, struct mapping *m, fjson_object *root)
                 m->types[i] = strdup(fjson_object_get_string(t));
                 if (!m->types[i])
                         return -ENOMEM;
+                m->ntypes++;
                 if (strcmp(m->types[i], "*") == 0)
                         m->generic = 1;
         }

@@ -250,12 +250,17 @@ int opts_set(struct shim_opts *o, const struct opt_spec *s, const char *v, struc
         size_t sz;
 
         switch (s->type) {
-        case OPT_STR:
+        case OPT_STR: {
+                char *n = strdup(v);
+
+                /* out of memory, the old value stays: never a NULL option */
+                if (!n)
+                        return -ENOMEM;
                 sp = at(o, s);
                 free(*sp);
-                if (!(*sp = strdup(v)))
-                        return -ENOMEM;
+                *sp = n;
                 return 0;
+        }
         case OPT_LIST: {
                 char **lp = at(o, s), *n;
                 size_t old = *lp ? strlen(*lp) : 0;
@@ -447,7 +452,7 @@ int opts_load_config(struct shim_opts *o, unsigned mode, const char *path, struc
         FILE *f = fopen(path, "re");
         char line[4096];
         unsigned lineno = 0;
-        int bad = 0;
+        int bad = 0, r = 0;
 
         if (!f) {
                 int e = errno;
@@ -501,7 +506,10 @@ int opts_load_config(struct shim_opts *o, unsigned mode, const char *path, struc
                         /* kafka.NAME = VALUE passes a librdkafka property */
                         char kv[4200];
                         snprintf(kv, sizeof(kv), "%s=%s", key + 6, val);
-                        if (opts_set(o, opts_find("kafka-property", MODE_RUN), kv, &d) < 0) {
+                        r = opts_set(o, opts_find("kafka-property", MODE_RUN), kv, &d);
+                        if (r == -ENOMEM)
+                                break;
+                        if (r < 0) {
                                 d.file = path;
                                 d.line = lineno;
                                 diag_print(&d);
@@ -516,7 +524,10 @@ int opts_load_config(struct shim_opts *o, unsigned mode, const char *path, struc
                         bad = 1;
                         continue;
                 }
-                if (opts_set(o, s, val, &d) < 0) {
+                r = opts_set(o, s, val, &d);
+                if (r == -ENOMEM)
+                        break;
+                if (r < 0) {
                         d.file = path;
                         d.line = lineno;
                         diag_print(&d);
@@ -524,6 +535,9 @@ int opts_load_config(struct shim_opts *o, unsigned mode, const char *path, struc
                 }
         }
         fclose(f);
+        /* not a problem of the file: stop, and say so rather than -EINVAL */
+        if (r == -ENOMEM)
+                return diag_set(err, ENOMEM, path, lineno, NULL, "out of memory");
         if (bad)
                 return diag_set(err, EINVAL, path, 0, NULL, "the config file has errors");
         return 0;

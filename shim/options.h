@@ -118,8 +118,8 @@ void opts_free(struct shim_opts *o);
  * prints it and exits 2). */
 int opts_parse(struct shim_opts *o, unsigned mode, int argc, char **argv, struct diag *err);
 
-/* Set one option from text (command line or config). Returns 0 or -EINVAL
- * with err->text saying why. */
+/* Set one option from text (command line or config). Returns 0, -EINVAL
+ * with err->text saying why, or -ENOMEM (the option keeps its old value). */
 int opts_set(struct shim_opts *o, const struct opt_spec *spec, const char *value,
              struct diag *err);
 
@@ -128,8 +128,9 @@ const struct opt_spec *opts_find(const char *name, unsigned mode);
 
 /* Read a config file of "key = value" lines ('#' starts a comment) into o.
  * Keys are long option names valid in mode. Every problem is printed as
- * "file:line: key: problem"; returns 0, -EINVAL (bad content) or -errno
- * (cannot read; err says why). */
+ * "file:line: key: problem"; returns 0, -EINVAL (bad content), -ENOMEM
+ * (it stops there; the lines before it stay applied) or -errno (cannot
+ * read; err says why). */
 int opts_load_config(struct shim_opts *o, unsigned mode, const char *path, struct diag *err);
 
 /* Help text for a mode, and the Markdown table of docs/options.md. */

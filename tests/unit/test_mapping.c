@@ -303,6 +303,14 @@ static const struct load_row load_rows[] = {
                 "  \"nope\": 1\n"                                       /* 4 */
                 "}\n" } },
           -EINVAL, "a.json", 4, "rule r: match" },
+        /* the types after a bad one are never set: the check that no two
+         * files share a type must not read them */
+        { "a log type that is not a string", 1,
+          { { "bad.json", "{\n  \"log_types\": [\"x\", 1, \"y\"],\n  \"log_type\": \"x\"\n}\n" } },
+          -EINVAL, "bad.json", 2, "log_types" },
+        { "the first log type is not a string", 1,
+          { { "bad.json", "{\n  \"log_types\": [{}],\n  \"log_type\": \"x\"\n}\n" } },
+          -EINVAL, "bad.json", 2, "log_types" },
         { "no generic file", 0,
           { { "smtp.json", HEAD "  \"rules\": []\n}\n" } },
           -EINVAL, "", 0, "" },
