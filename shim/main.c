@@ -379,6 +379,12 @@ static int cmd_run(struct shim *sh, int argc, char **argv)
         }
         if (sh->opts.verbose)
                 log_max_level = LOG_LVL_INFO;
+        if (geteuid() == 0 && !sh->opts.allow_root) {
+                log_msg(LOG_LVL_ERR, "run: refusing to run as root: the daemon needs only read "
+                        "access to the logs and its state directory (run it as its own user, as "
+                        "the systemd unit does, or pass --allow-root)");
+                return EXIT_USAGE;
+        }
         return run_main(&sh->opts, argv[0]);
 }
 

@@ -53,6 +53,7 @@ struct shim_opts {
         int help;
         int version;
         int verbose;
+        int allow_root;
         /* summaries (parse, run) */
         int summaries;
         unsigned long summary_max_open;

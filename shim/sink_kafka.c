@@ -8,9 +8,10 @@
  * acknowledges a record. Producer defaults: idempotence on, acks=all, lz4
  * compression, no message timeout (an outage of any length is waited out,
  * nothing expires), and a queue bound far below librdkafka's 1 GiB: when
- * it is full, produce returns QUEUE_FULL and reading pauses. A message the
- * broker refuses for good (too large, invalid) is written with the reason to
- * the rejected-events file and counted, then acknowledged: it can never be
+ * it is full, produce returns QUEUE_FULL and reading pauses. An event that
+ * is refused for good (by the broker or already by the producer: too large,
+ * invalid; or too large to encode) is written with the reason to the
+ * rejected-events file and counted, then acknowledged: it can never be
  * delivered, and holding it would stop every later record. The broker
  * judges a batch, not a record, against the topic's max.message.bytes: the
  * records of a batch refused for its size are sent again one per batch
@@ -120,8 +121,9 @@ static int kafka_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
         k->rtt_avg_us = n ? rtt / n : 0;
         fjson_object_put(root);
         log_msg(LOG_LVL_INFO, "kafka: stats: queued=%lld retries=%lld rtt_avg_us=%lld delivered=%llu "
-                "rejected=%llu", k->queue_msgs, k->retries, k->rtt_avg_us,
-                (unsigned long long)k->delivered, (unsigned long long)k->rejected);
+                "rejected=%llu resent_alone=%llu", k->queue_msgs, k->retries, k->rtt_avg_us,
+                (unsigned long long)k->delivered, (unsigned long long)k->rejected,
+                (unsigned long long)k->resent);
         return 0;       /* librdkafka frees json */
 }
 
@@ -142,17 +144,17 @@ static int permanent(rd_kafka_resp_err_t e)
         return 0;
 }
 
-/* Write the event to the rejected-events file with the reason, count it and
- * acknowledge it (with an error: it is given up on, not delivered). */
-static void reject(struct kafka_sink *k, uint64_t seq, rd_kafka_resp_err_t err, const char *topic,
+/* Write the event (payload, JSON) to the rejected-events file with the
+ * reason, count it and acknowledge it (with an error: it is given up on,
+ * not delivered). */
+static void reject(struct kafka_sink *k, uint64_t seq, const char *reason, const char *topic,
                   const void *payload, size_t len)
 {
         struct buf b;
         int fd;
-        const char *reason = rd_kafka_err2str(err);
 
         k->rejected++;
-        log_msg(LOG_LVL_ERR, "kafka: the broker refused an event for good (%s); written to %s",
+        log_msg(LOG_LVL_ERR, "kafka: an event was refused for good (%s); written to %s",
                 reason, k->rejected_path);
         buf_init(&b, KAFKA_MSG_MAX * 2);
         buf_lit(&b, "{\"reason\":\"");
@@ -235,11 +237,13 @@ static void kafka_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
                         return;
         }
         if (permanent(e)) {
-                reject(k, seq, e, rd_kafka_topic_name(m->rkt), m->payload, m->len);
+                reject(k, seq, rd_kafka_err2str(e), rd_kafka_topic_name(m->rkt), m->payload,
+                       m->len);
                 return;
         }
-        /* with no message timeout only a fatal error gets here: leave it
-         * unacknowledged, so the checkpoint stays before it */
+        /* with no message timeout only a fatal error or a failed re-send
+         * gets here: leave it unacknowledged, so the checkpoint stays before
+         * it, and stop */
         log_msg(LOG_LVL_ERR, "kafka: delivery failed: %s", rd_kafka_err2str(e));
         k->fatal = 1;
 }
@@ -325,7 +329,7 @@ static int kafka_submit(struct sink *s, const struct event *ev)
 {
         struct kafka_sink *k = s->priv;
         char topic[512], key[512];
-        size_t tl, hl, il;
+        size_t tl, hl, il, pl;
         const char *type = str_or(ev, K_SM_LOG_TYPE, &tl);
         const char *host = str_or(ev, K_HOST_NAME, &hl);
         const char *id;
@@ -347,8 +351,19 @@ static int kafka_submit(struct sink *s, const struct event *ev)
         }
         kl = snprintf(key, sizeof(key), "%.*s|%.*s|%.*s", (int)hl, host, (int)tl, type, (int)il, id);
         k->val.len = 0;
-        if (encode_json(ev, s->enc, &k->val) < 0)
-                return -E2BIG;
+        if (encode_json(ev, s->enc, &k->val) < 0) {
+                /* over KAFKA_MSG_MAX encoded: no retry makes it fit, so the
+                 * rejected file says where the record is instead */
+                const char *path = str_or(ev, K_LOG_FILE_PATH, &pl);
+
+                buf_lit(&k->val, "{\"log\":{\"file\":{\"path\":\"");
+                json_escape(&k->val, path, pl);
+                buf_lit(&k->val, "\"},\"offset\":");
+                buf_int(&k->val, (long long)ev->offset);
+                buf_lit(&k->val, "}}");
+                reject(k, ev->seq, "Event too large to encode", topic, k->val.p, k->val.len);
+                return 0;
+        }
         if (k->val.len && k->val.p[k->val.len - 1] == '\n')
                 k->val.len--;
         e = rd_kafka_producev(k->rk, RD_KAFKA_V_TOPIC(topic),
@@ -364,7 +379,7 @@ static int kafka_submit(struct sink *s, const struct event *ev)
         }
         if (permanent(e)) {
                 /* larger than message.max.bytes: no retry makes it fit */
-                reject(k, ev->seq, e, topic, k->val.p, k->val.len);
+                reject(k, ev->seq, rd_kafka_err2str(e), topic, k->val.p, k->val.len);
                 return 0;
         }
         if (e) {

@@ -76,7 +76,7 @@ def follow_throughput(shim, files, records, tmp):
     for f in files:
         os.link(f, os.path.join(logs, os.path.basename(f)))
     t0 = time.monotonic()
-    p = subprocess.Popen([shim, "run", "--logs", logs, "--state", state, "--from", "beginning",
+    p = subprocess.Popen([shim, "run", "--allow-root", "--logs", logs, "--state", state, "--from", "beginning",
                           "--output", "file:" + out, "--timezone", "America/Chicago",
                           "--host-name", "mail01", "--stats-interval-s", "0",
                           "--checkpoint-interval-ms", "10"],
@@ -120,7 +120,7 @@ def follow_steady(shim, tmp, seconds, rate=100):
     os.makedirs(state)
     path = os.path.join(logs, "2026.03.10-smtpLog.log")
     open(path, "wb").close()
-    p = subprocess.Popen([shim, "run", "--logs", logs, "--state", state, "--output", "stdout",
+    p = subprocess.Popen([shim, "run", "--allow-root", "--logs", logs, "--state", state, "--output", "stdout",
                           "--timezone", "America/Chicago", "--host-name", "mail01",
                           "--stats-interval-s", "0", "--no-original"],
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)

@@ -250,7 +250,7 @@ def test_rsyslog_receives_the_sample_logs(shim, tmp_path):
         settings = read(os.path.join(DEPLOY, "rsyslog", "smartermail-shim.conf"))
         settings = settings.replace("relp://rsyslog.example.com:2514", f"relp://127.0.0.1:{relp}")
         (tmp_path / "shim.conf").write_text(settings + f"\nmappings = {REPO}/mappings\n")
-        daemon = subprocess.Popen([shim, "run", "--config", str(tmp_path / "shim.conf"),
+        daemon = subprocess.Popen([shim, "run", "--allow-root", "--config", str(tmp_path / "shim.conf"),
                                    "--logs", str(logs), "--state", str(state),
                                    "--from", "beginning", "--timezone", "America/Chicago"],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -243,9 +243,9 @@ class Shim:
         self.nstarts += 1
         self.err_path = os.path.join(self.tmp, f"stderr.{self.nstarts}.txt")
         if config_only:
-            cmd = [self.bin, "run", "-v", *args]
+            cmd = [self.bin, "run", "--allow-root", "-v", *args]
         else:
-            cmd = [self.bin, "run", "--logs", logs or self.logs, "--state", self.state,
+            cmd = [self.bin, "run", "--allow-root", "--logs", logs or self.logs, "--state", self.state,
                    "--output", "file:" + self.out_path, "-v", *self.base_args, *args]
         self.cmd = cmd
         with open(self.err_path, "wb") as err:

@@ -13,6 +13,7 @@ import random
 import re
 import shutil
 import signal
+import subprocess
 import threading
 import time
 from collections import defaultdict
@@ -665,3 +666,16 @@ def test_config_poll_interval_limits(env, value, ok):
         assert sh.wait_exit() == 2
         assert f"{cfg}:4: poll-interval-ms: {value} is out of range (50 to 3600000)" \
             in sh.stderr()
+
+
+def test_refuses_root_without_allow_root(env):
+    """run as root without --allow-root exits 2 and says why; with it, it
+    runs (every other test passes --allow-root, since the suite is root)."""
+    if os.geteuid() != 0:
+        pytest.skip("only meaningful as root")
+    p = subprocess.run([env.shim.bin, "run", "--logs", env.logs, "--state", env.state,
+                        "--output", "file:" + env.out],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2
+    assert "refusing to run as root" in p.stderr
+    assert not os.path.exists(env.out)
