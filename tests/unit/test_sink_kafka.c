@@ -239,16 +239,24 @@ static void consume(struct rig *r, unsigned *copies, unsigned n)
         rd_kafka_destroy(c);
 }
 
-static unsigned rejected_lines(const struct rig *r)
+/* Lines in the rejected file; each must hold want (when not NULL). */
+static unsigned rejected_lines(const struct rig *r, const char *want)
 {
         FILE *f = fopen(r->rejected, "r");
         unsigned n = 0;
-        int ch;
+        char *line = NULL;
+        size_t cap = 0;
 
         if (!f)
                 return 0;
-        while ((ch = fgetc(f)) != EOF)
-                n += ch == '\n';
+        while (getline(&line, &cap, f) > 0) {
+                if (want && !strstr(line, want)) {
+                        print_error("rejected line without %s: %.200s\n", want, line);
+                        fail();
+                }
+                n++;
+        }
+        free(line);
         fclose(f);
         return n;
 }
@@ -263,27 +271,41 @@ struct row {
         unsigned nerrors;
         rd_kafka_resp_err_t errors[4];          /* for the next Produce requests */
         unsigned rejected;                      /* events given up on */
+        const char *reason;                     /* in each rejected line */
 };
 
 static const struct row rows[] = {
-        { "no error", { NULL }, 20, 40, 0, { 0 }, 0 },
+        { .name = "no error", .events = 20, .size = 40 },
         /* batches of 5: four Produce requests, the third fails and is retried */
-        { "retriable error on the 3rd request", { "batch.num.messages=5", NULL }, 20, 40,
-          3, { 0, 0, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS }, 0 },
-        { "request timed out on the 1st request", { "batch.num.messages=5", NULL }, 20, 40,
-          1, { RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT }, 0 },
-        { "leader moved on the 2nd request", { "batch.num.messages=5", NULL }, 20, 40,
-          2, { 0, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION }, 0 },
+        { .name = "retriable error on the 3rd request", .props = { "batch.num.messages=5" },
+          .events = 20, .size = 40,
+          .nerrors = 3, .errors = { 0, 0, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS } },
+        { .name = "request timed out on the 1st request", .props = { "batch.num.messages=5" },
+          .events = 20, .size = 40,
+          .nerrors = 1, .errors = { RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT } },
+        { .name = "leader moved on the 2nd request", .props = { "batch.num.messages=5" },
+          .events = 20, .size = 40,
+          .nerrors = 2, .errors = { 0, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION } },
         /* a batch refused for its size: each of its records is sent alone
          * and arrives */
-        { "batch too large, records fit", { NULL }, 10, 40,
-          1, { RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE }, 0 },
+        { .name = "batch too large, records fit", .events = 10, .size = 40,
+          .nerrors = 1, .errors = { RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE } },
         /* refused alone too: given up on, written to the rejected file */
-        { "record too large", { NULL }, 1, 40,
-          2, { RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE }, 1 },
+        { .name = "record too large", .events = 1, .size = 40,
+          .nerrors = 2, .errors = { RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE,
+                                    RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE },
+          .rejected = 1,
+          .reason = "{\"reason\":\"Broker: Message size too large\",\"topic\":\"row5.smtp\","
+                    "\"event\":{" },
         /* larger than message.max.bytes: librdkafka refuses it at once */
-        { "larger than message.max.bytes", { "message.max.bytes=1000", NULL }, 1, 3000,
-          0, { 0 }, 1 },
+        { .name = "larger than message.max.bytes", .props = { "message.max.bytes=1000" },
+          .events = 1, .size = 3000, .rejected = 1,
+          .reason = "{\"reason\":\"Broker: Message size too large\",\"topic\":\"row6.smtp\"," },
+        /* larger than the encoder's ceiling (8 MiB): the rejected line says
+         * where the record is */
+        { .name = "too large to encode", .events = 1, .size = 9u << 20, .rejected = 1,
+          .reason = "{\"reason\":\"Event too large to encode\",\"topic\":\"row7.smtp\","
+                    "\"event\":{\"log\":" },
 };
 
 static void test_rows(void **state)
@@ -314,7 +336,7 @@ static void test_rows(void **state)
                 assert_int_equal(left, 0);      /* every injected error was met */
                 assert_int_equal(r.acks.n, w->events);
                 assert_int_equal(r.acks.errors, w->rejected);
-                assert_int_equal(rejected_lines(&r), w->rejected);
+                assert_int_equal(rejected_lines(&r, w->reason), w->rejected);
                 consume(&r, copies, w->events);
                 for (unsigned i = 1; i <= w->events; i++) {
                         /* a rejected event is acknowledged with an error and
@@ -379,7 +401,7 @@ static void test_close_while_down(void **state)
         r.s.ops->close(&r.s);
         assert_null(r.s.priv);
         assert_int_equal(r.acks.n, 0);
-        assert_int_equal(rejected_lines(&r), 0);
+        assert_int_equal(rejected_lines(&r, NULL), 0);
         rig_close(&r);          /* closes the sink again: harmless */
         mock_free(&m);
 }
