@@ -398,14 +398,6 @@ static int on_summary(struct event *ev, void *data)
                         r->fatal = 1;
                         r->stop = 1;
                         return -EAGAIN;
-                } else if (rc == -E2BIG) {
-                        /* this event can never be encoded for this output:
-                         * waiting would stop every record after it */
-                        log_msg(LOG_LVL_ERR, "output %s: the event of %s at offset %llu is too "
-                                "large to encode; skipped for this output", r->sinks[i].target,
-                                s->t.path, (unsigned long long)r->held_rec.offset);
-                        ack_done(r->ack, ev->seq, -E2BIG);
-                        r->held_mask &= ~(1u << i);
                 } else if (rc != -EAGAIN) {
                         r->retry_ms = loop_now_ms() + r->backoff_ms;
                         return -EAGAIN;
@@ -463,6 +455,14 @@ static int deliver_held(struct run *r)
                         r->fatal = 1;
                         r->stop = 1;
                         return -EAGAIN;
+                } else if (rc == -E2BIG) {
+                        /* this event can never be encoded for this output:
+                         * waiting would stop every record after it */
+                        log_msg(LOG_LVL_ERR, "output %s: the event of %s at offset %llu is too "
+                                "large to encode; skipped for this output", r->sinks[i].target,
+                                s->t.path, (unsigned long long)r->held_rec.offset);
+                        ack_done(r->ack, ev->seq, -E2BIG);
+                        r->held_mask &= ~(1u << i);
                 } else if (rc != -EAGAIN) {
                         log_msg(LOG_LVL_WARNING, "output %s: %s; retrying", r->sinks[i].target,
                                 strerror(-rc));
