@@ -34,8 +34,8 @@
 #define SHIM_VERSION "0.1.0"
 #endif
 
-#define READ_CHUNK (1u << 20)           /* bytes per read() */
-#define OUT_FLUSH (256u * 1024u)        /* write when this much is pending */
+#define READ_CHUNK (256u * 1024u)       /* bytes per read() */
+#define OUT_FLUSH (128u * 1024u)        /* write when this much is pending */
 #define OUT_MAX (256u * 1024u * 1024u)  /* one event can never be this large */
 
 enum { EXIT_IO = 1, EXIT_USAGE = 2 };
