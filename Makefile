@@ -134,6 +134,11 @@ check-asan:
 
 bench: $(BIN) $(BUILD)/bench/encode_cmp
 	python3 tests/bench/bench.py $(BENCH_ARGS)
+	tests/receivers/rsyslog-harness.sh deps
+	tests/receivers/journald-harness.sh deps
+	SHIM=./$(BIN) /usr/bin/python3 tests/receivers/bench_outputs.py
+	tests/kafka/kafka-harness.sh fetch
+	SHIM=./$(BIN) /usr/bin/python3 tests/kafka/bench_kafka.py
 
 # The README's first command: the bundled sample logs through parse.
 demo:

@@ -617,10 +617,15 @@ static int stream_flush(struct sink *s)
                 outq = 0;
         dequeue_acked(s, raw_count(y) - (uint64_t)outq);
         if (y->qlen) {
-                /* a peer that closed shows up as EOF on read */
+                /* a peer that closed shows up as EOF on read, one that
+                 * reset as a socket error; the error is the only sign when
+                 * unread bytes (TLS 1.3 session tickets) hide the EOF */
                 char c;
+                int e = 0;
+                socklen_t l = sizeof(e);
                 ssize_t r = recv(y->fd, &c, 1, MSG_DONTWAIT | MSG_PEEK);
-                if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+                if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) ||
+                    (getsockopt(y->fd, SOL_SOCKET, SO_ERROR, &e, &l) == 0 && e)) {
                         connection_failed(y, "connection closed by", ECONNRESET);
                         return -EAGAIN;
                 }
