@@ -351,7 +351,9 @@ static void rescan(struct run *r)
                 char path[PATH_MAX];
 
                 snprintf(path, sizeof(path), "%s/%s", r->o->logs, s->t.name);
-                if (stat(path, &st) == 0)
+                /* lstat: a name still in the directory is not gone, even
+                 * when it cannot be opened (a dangling link, no access) */
+                if (lstat(path, &st) == 0)
                         continue;
                 if (s->released || (s->t.fd < 0 && !s->inflight)) {
                         src_free(r, s);
