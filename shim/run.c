@@ -372,6 +372,47 @@ static uint64_t date_cookie(const struct src *s)
         return (uint64_t)s->nf.day << 17 | (uint64_t)(s->nf.last_tod + 1);
 }
 
+/* Offer ev to every output whose bit is set in *mask; clears the bits of
+ * those that took it. Returns 0 when none is left, -EAGAIN to wait (an
+ * output is full or down: retried with back-off; or one failed for good:
+ * the daemon stops). what and offset name the event in messages. */
+static int submit_all(struct run *r, struct event *ev, uint32_t *mask, const char *what,
+                      uint64_t offset)
+{
+        for (unsigned i = 0; i < r->nsinks; i++) {
+                int rc;
+
+                if (!(*mask & (1u << i)))
+                        continue;
+                rc = r->sinks[i].ops->submit(&r->sinks[i], ev);
+                if (rc == 0) {
+                        *mask &= ~(1u << i);
+                } else if (rc == -ENOTRECOVERABLE) {
+                        log_msg(LOG_LVL_ERR, "output %s failed for good; stopping",
+                                r->sinks[i].target);
+                        r->fatal = 1;
+                        r->stop = 1;
+                        return -EAGAIN;
+                } else if (rc == -E2BIG) {
+                        /* this event can never be encoded for this output:
+                         * waiting would stop every record after it */
+                        log_msg(LOG_LVL_ERR, "output %s: the event of %s at offset %llu is too "
+                                "large to encode; skipped for this output", r->sinks[i].target,
+                                what, (unsigned long long)offset);
+                        ack_done(r->ack, ev->seq, -E2BIG);
+                        *mask &= ~(1u << i);
+                } else if (rc != -EAGAIN) {
+                        log_msg(LOG_LVL_WARNING, "output %s: %s; retrying", r->sinks[i].target,
+                                strerror(-rc));
+                        r->retry_ms = loop_now_ms() + r->backoff_ms;
+                        r->backoff_ms = r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
+                                                                         : r->backoff_ms * 2;
+                        return -EAGAIN;
+                }
+        }
+        return *mask ? -EAGAIN : 0;
+}
+
 /* A finished summary (summary.c calls this): it takes a place in the window
  * (with no file, so it moves no checkpoint) and goes to every output, like
  * a record. Returns -EAGAIN to be offered the same summary again. */
@@ -386,26 +427,7 @@ static int on_summary(struct event *ev, void *data)
                 r->sum_mask = (1u << r->nsinks) - 1;
         }
         ev->seq = r->sum_seq;
-        for (unsigned i = 0; i < r->nsinks; i++) {
-                int rc;
-
-                if (!(r->sum_mask & (1u << i)))
-                        continue;
-                rc = r->sinks[i].ops->submit(&r->sinks[i], ev);
-                if (rc == 0) {
-                        r->sum_mask &= ~(1u << i);
-                } else if (rc == -ENOTRECOVERABLE) {
-                        log_msg(LOG_LVL_ERR, "output %s failed for good; stopping",
-                                r->sinks[i].target);
-                        r->fatal = 1;
-                        r->stop = 1;
-                        return -EAGAIN;
-                } else if (rc != -EAGAIN) {
-                        r->retry_ms = loop_now_ms() + r->backoff_ms;
-                        return -EAGAIN;
-                }
-        }
-        if (r->sum_mask)
+        if (submit_all(r, ev, &r->sum_mask, "a summary", 0) < 0)
                 return -EAGAIN;
         r->sum_seq = 0;
         return 0;
@@ -443,38 +465,7 @@ static int deliver_held(struct run *r)
                 r->st.bad_time += (res & NORM_BAD_TIME) != 0;
                 r->st.truncated += (r->held_rec.flags & FRAME_TRUNCATED) != 0;
         }
-        for (unsigned i = 0; i < r->nsinks; i++) {
-                int rc;
-
-                if (!(r->held_mask & (1u << i)))
-                        continue;
-                rc = r->sinks[i].ops->submit(&r->sinks[i], ev);
-                if (rc == 0) {
-                        r->held_mask &= ~(1u << i);
-                } else if (rc == -ENOTRECOVERABLE) {
-                        log_msg(LOG_LVL_ERR, "output %s failed for good; stopping",
-                                r->sinks[i].target);
-                        r->fatal = 1;
-                        r->stop = 1;
-                        return -EAGAIN;
-                } else if (rc == -E2BIG) {
-                        /* this event can never be encoded for this output:
-                         * waiting would stop every record after it */
-                        log_msg(LOG_LVL_ERR, "output %s: the event of %s at offset %llu is too "
-                                "large to encode; skipped for this output", r->sinks[i].target,
-                                s->t.path, (unsigned long long)r->held_rec.offset);
-                        ack_done(r->ack, ev->seq, -E2BIG);
-                        r->held_mask &= ~(1u << i);
-                } else if (rc != -EAGAIN) {
-                        log_msg(LOG_LVL_WARNING, "output %s: %s; retrying", r->sinks[i].target,
-                                strerror(-rc));
-                        r->retry_ms = loop_now_ms() + r->backoff_ms;
-                        r->backoff_ms = r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
-                                                                         : r->backoff_ms * 2;
-                        return -EAGAIN;
-                }
-        }
-        if (r->held_mask)
+        if (submit_all(r, ev, &r->held_mask, s->t.path, r->held_rec.offset) < 0)
                 return -EAGAIN;
         r->held = NULL;
         r->backoff_ms = BACKOFF_MIN_MS;
