@@ -29,14 +29,14 @@ def shim_bin(tmp_path_factory):
     and copied, with mappings/ beside it where the binary looks for them, so
     that a rebuild during the session does not change what is tested."""
     path = os.environ.get("SHIM")
-    if path:
-        return os.path.abspath(path)
-    r = subprocess.run(["make", "-s", "smartermail-shim"], cwd=REPO,
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.fail("make failed:\n" + r.stdout + r.stderr)
+    if not path:
+        r = subprocess.run(["make", "-s", "smartermail-shim"], cwd=REPO,
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            pytest.fail("make failed:\n" + r.stdout + r.stderr)
+        path = os.path.join(REPO, "smartermail-shim")
     bindir = tmp_path_factory.mktemp("bin")
-    shutil.copy2(os.path.join(REPO, "smartermail-shim"), bindir / "smartermail-shim")
+    shutil.copy2(path, bindir / "smartermail-shim")
     shutil.copytree(os.path.join(REPO, "mappings"), bindir / "mappings")
     return str(bindir / "smartermail-shim")
 
