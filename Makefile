@@ -140,11 +140,19 @@ bench: $(BIN) $(BUILD)/bench/encode_cmp
 	tests/kafka/kafka-harness.sh fetch
 	SHIM=./$(BIN) /usr/bin/python3 tests/kafka/bench_kafka.py
 
-# The README's first command: the bundled sample logs through parse.
+# The README's first command: the daemon follows a copy of the bundled
+# sample logs from their beginning and prints every event on standard
+# output; after a few seconds it is stopped with SIGTERM (a clean stop).
+DEMO_SECONDS ?= 3
 demo:
 	@$(MAKE) -s deps
 	@$(MAKE) -s all
-	./$(BIN) parse --timezone America/Chicago --host-name mail01 samples/*.log
+	@rm -rf $(BUILD)/demo && mkdir -p $(BUILD)/demo/logs $(BUILD)/demo/state
+	@cp samples/*.log $(BUILD)/demo/logs/
+	@timeout -s TERM $(DEMO_SECONDS) ./$(BIN) run --allow-root --logs $(BUILD)/demo/logs \
+		--state $(BUILD)/demo/state --from beginning --output stdout \
+		--timezone America/Chicago --host-name mail01; \
+	  rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 124 ]
 
 clean:
 	rm -rf build build-asan smartermail-shim
