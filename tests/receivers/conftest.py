@@ -9,11 +9,11 @@ Nothing here sleeps in order to wait: `wait_for` polls a condition every
 people edit; keep the two in step). `hold` is its opposite: it checks an
 invariant over a stretch of time that the test itself chose (an outage)."""
 
+import importlib.util
 import json
 import os
 import random
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -72,22 +72,18 @@ def sh(*cmd, check=True, env=None):
 
 # ---- the daemon -------------------------------------------------------------
 
-@pytest.fixture(scope="session")
-def shim_bin(tmp_path_factory):
-    """$SHIM, or ./smartermail-shim built by make; copied with mappings/
-    beside it (where it looks for them), so that a rebuild or a mapping
-    edit in the work tree during the run changes nothing."""
-    path = os.environ.get("SHIM")
-    if not path:
-        r = subprocess.run(["make", "-s", "smartermail-shim"], cwd=REPO,
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            pytest.fail("make failed:\n" + r.stdout + r.stderr)
-        path = os.path.join(REPO, "smartermail-shim")
-    d = tmp_path_factory.mktemp("bin")
-    shutil.copy2(path, d / "smartermail-shim")
-    shutil.copytree(os.path.join(REPO, "mappings"), d / "mappings")
-    return str(d / "smartermail-shim")
+def _load_run_helpers():
+    """tests/run/conftest.py as a plain module: its shim_bin fixture (the
+    binary, $SHIM or built by make, copied with mappings/ beside it) serves
+    these tests too."""
+    path = os.path.join(REPO, "tests", "run", "conftest.py")
+    spec = importlib.util.spec_from_file_location("run_helpers", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+shim_bin = _load_run_helpers().shim_bin
 
 
 def parse_events(shim_bin, paths):
