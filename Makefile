@@ -236,6 +236,7 @@ man-check: $(BIN) man
 # (valid JSON/YAML/rsyslog, field names from docs/fields.md, the Elasticsearch
 # template's types).
 deploy-check: $(BIN)
+	tests/receivers/rsyslog-harness.sh deps
 	SHIM=$(SHIM_ABS) $(PYTEST) -q tests/deploy --ignore=tests/deploy/test_man.py
 
 # Rewrite the generated parts of deploy/ after an option or a field was

@@ -1,30 +1,42 @@
 /* SPDX-License-Identifier: MIT */
-/* Output to systemd-journald through sd_journal_sendv: one journal entry per
- * event with native upper-case fields (SOURCE_IP, SMARTERMAIL_SESSION_ID,
- * ...), PRIORITY from the severity, SYSLOG_IDENTIFIER=smartermail, the
- * record's own time in SMARTERMAIL_TIMESTAMP (journald stamps arrival), and
- * a MESSAGE_ID per kind of event explained by deploy/smartermail-shim.catalog.
- * sd_journal_sendv returns 0 when journald's socket is missing, so the
- * socket is checked first; a missing socket or a send error pauses reading
- * and is retried, never dropped. */
+/* Output to systemd-journald: one journal entry per event with native
+ * upper-case fields (SOURCE_IP, SMARTERMAIL_SESSION_ID, ...), PRIORITY from
+ * the severity, SYSLOG_IDENTIFIER=smartermail, the record's own time in
+ * SMARTERMAIL_TIMESTAMP (journald stamps arrival), and a MESSAGE_ID per kind
+ * of event explained by deploy/smartermail-shim.catalog.
+ *
+ * The entries go over journald's native protocol
+ * (https://systemd.io/JOURNAL_NATIVE_PROTOCOL/) on a non-blocking datagram
+ * socket of our own, connected to journald's. libsystemd's sd_journal_sendv
+ * speaks the same protocol but blocks when journald does not read (a
+ * journald that hangs, or is stopped, would stop the whole daemon: no
+ * signal answered, no watchdog ping), and has no non-blocking variant. A
+ * connected socket lets poll() see journald's queue: full means -EAGAIN
+ * (reading pauses), after waiting at most JOURNAL_WAIT_MS for room.
+ * An entry too large for one datagram goes in a sealed memfd, as
+ * sd_journal_sendv does. A missing or dead socket is reconnected with
+ * back-off; nothing is dropped. */
 #include "sink.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/uio.h>
-/* the entries are about the mail server, not about this file and line */
-#define SD_JOURNAL_SUPPRESS_LOCATION 1
-#include <systemd/sd-journal.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "stamp.h"
 
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
-#define JOURNAL_FIELDS_MAX (EVENT_MAX_FIELDS + 8)
-#define JOURNAL_ENTRY_MAX (4u << 20)    /* bytes of one entry's fields */
+#define JOURNAL_ENTRY_MAX (4u << 20)    /* bytes of one entry */
+#define JOURNAL_SNDBUF (8 << 20)        /* as libsystemd asks; the kernel may cap it */
+#define JOURNAL_WAIT_MS 10              /* for room in a full queue, per attempt */
 
 struct journal_kind {
         const char *name;
@@ -53,11 +65,13 @@ enum kind_idx { KIND_AUTH_FAILURE, KIND_AUTH_SUCCESS, KIND_DELIVERY_FAILED,
                 KIND_SMTP_SESSION, KIND_DELIVERY_SUMMARY };
 
 struct journal_sink {
-        struct buf text;                /* "NAME=value" strings of one entry */
+        struct buf entry;               /* the datagram: fields in native format */
         const struct keys *keys;        /* names below belong to these keys */
         char (*names)[KEY_NAME_MAX];    /* journald name per key id */
+        int fd;                         /* connected to JOURNAL_SOCKET, or -1 */
         uint64_t sent, refused;
         int down;                       /* last attempt failed: say so once */
+        int full;                       /* journald's queue was full: said once */
 };
 
 static int has_value(const struct event *ev, unsigned key, const char *v)
@@ -142,112 +156,203 @@ static int journal_open(struct sink *s, struct diag *err)
         (void)err;
         if (!j)
                 return -ENOMEM;
-        buf_init(&j->text, JOURNAL_ENTRY_MAX);
+        buf_init(&j->entry, JOURNAL_ENTRY_MAX);
+        j->fd = -1;
         s->priv = j;
         return 0;
 }
 
-static int socket_present(void)
+static int journal_connect(struct journal_sink *j)
 {
-        struct stat st;
+        struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = JOURNAL_SOCKET };
+        int sz = JOURNAL_SNDBUF;
 
-        return stat(JOURNAL_SOCKET, &st) == 0 && S_ISSOCK(st.st_mode);
+        j->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (j->fd < 0)
+                return -errno;
+        (void)setsockopt(j->fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+        if (connect(j->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+                int e = errno;
+                close(j->fd);
+                j->fd = -1;
+                return -e;
+        }
+        return 0;
 }
 
-/* Append "NAME=" + value; returns the offset where it starts. */
-static size_t put_field(struct buf *b, const char *name, const struct field *f)
+static void journal_disconnect(struct journal_sink *j)
 {
-        size_t start = b->len;
+        if (j->fd >= 0)
+                close(j->fd);
+        j->fd = -1;
+}
 
+/* Append one field: "NAME=value\n", or when the value holds a newline
+ * "NAME\n" + its length as 64-bit little endian + value + "\n". */
+static void put_value(struct buf *b, const char *name, const char *v, size_t n)
+{
         buf_put(b, name, strlen(name));
-        buf_putc(b, '=');
+        if (memchr(v, '\n', n)) {
+                unsigned char le[8];
+                for (int i = 0; i < 8; i++)
+                        le[i] = (unsigned char)((uint64_t)n >> (8 * i));
+                buf_putc(b, '\n');
+                buf_put(b, le, sizeof(le));
+        } else {
+                buf_putc(b, '=');
+        }
+        buf_put(b, v, n);
+        buf_putc(b, '\n');
+}
+
+static void put_field(struct buf *b, const char *name, const struct field *f)
+{
+        char num[24];
+
         switch ((enum val_kind)f->kind) {
         case VAL_STR:
         case VAL_SAFE:
-                buf_put(b, f->v.str, f->len);
+                put_value(b, name, f->v.str, f->len);
                 break;
         case VAL_NUM:
-                buf_int(b, f->v.num);
+                put_value(b, name, num, (size_t)snprintf(num, sizeof(num), "%lld",
+                                                         (long long)f->v.num));
                 break;
         case VAL_BOOL:
                 if (f->v.num)
-                        buf_lit(b, "true");
+                        put_value(b, name, "true", 4);
                 else
-                        buf_lit(b, "false");
+                        put_value(b, name, "false", 5);
                 break;
         }
-        return start;
+}
+
+/* Build the entry of ev in j->entry; -E2BIG when it cannot fit. */
+static int build_entry(struct journal_sink *j, const struct event *ev)
+{
+        struct buf *b = &j->entry;
+        char ts[24], num[8];
+
+        b->len = 0;
+        b->failed = 0;
+        for (unsigned i = 0; i < ev->nfields; i++) {
+                const struct field *f = &ev->f[i];
+                if (f->key == K_TIMESTAMP || f->key == K_EVENT_SEVERITY)
+                        continue;
+                put_field(b, j->names[f->key], f);
+        }
+        stamp_format_utc(ev->ts_ms, ts);
+        put_value(b, "PRIORITY", num, (size_t)snprintf(num, sizeof(num), "%d", ev->severity));
+        put_value(b, "SMARTERMAIL_TIMESTAMP", ts, strnlen(ts, 24));
+        put_value(b, "MESSAGE_ID", kinds[kind_of(ev)].id, 32);
+        buf_lit(b, "SYSLOG_IDENTIFIER=smartermail\n");
+        buf_lit(b, "SYSLOG_FACILITY=2\n");     /* mail */
+        return b->failed ? -E2BIG : 0;
+}
+
+/* An entry too large for a datagram: pass it in a sealed memfd. */
+static int send_memfd(struct journal_sink *j)
+{
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } ctl;
+        struct msghdr mh = { .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+        struct cmsghdr *c;
+        size_t off = 0;
+        int mfd, r = 0;
+
+        mfd = memfd_create("smartermail-shim-entry", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (mfd < 0)
+                return -errno;
+        while (off < j->entry.len) {
+                ssize_t w = write(mfd, j->entry.p + off, j->entry.len - off);
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w <= 0) {
+                        r = w < 0 ? -errno : -EIO;
+                        goto out;
+                }
+                off += (size_t)w;
+        }
+        if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
+                r = -errno;
+                goto out;
+        }
+        memset(ctl.buf, 0, sizeof(ctl.buf));
+        c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &mfd, sizeof(int));
+        if (sendmsg(j->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+                r = -errno;
+out:
+        close(mfd);
+        return r;
+}
+
+static int send_entry(struct journal_sink *j)
+{
+        if (send(j->fd, j->entry.p, j->entry.len, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
+                return 0;
+        if (errno == EMSGSIZE || errno == ENOBUFS)
+                return send_memfd(j);
+        return -errno;
+}
+
+/* Send the built entry: 0, -EAGAIN (journald's queue stays full), or
+ * another negative errno (journald is not there). */
+static int journal_send(struct journal_sink *j)
+{
+        int r;
+
+        if (j->fd < 0 && (r = journal_connect(j)) < 0)
+                return r;
+        r = send_entry(j);
+        if (r == -EAGAIN) {
+                struct pollfd p = { .fd = j->fd, .events = POLLOUT };
+                if (poll(&p, 1, JOURNAL_WAIT_MS) > 0)
+                        r = send_entry(j);
+        }
+        if (r == -ECONNREFUSED || r == -ENOTCONN || r == -EPIPE) {
+                /* journald restarted: its new socket needs a new connect */
+                journal_disconnect(j);
+                if ((r = journal_connect(j)) == 0)
+                        r = send_entry(j);
+        }
+        return r;
 }
 
 static int journal_submit(struct sink *s, const struct event *ev)
 {
         struct journal_sink *j = s->priv;
-        struct iovec iov[JOURNAL_FIELDS_MAX];
-        size_t start[JOURNAL_FIELDS_MAX], len[JOURNAL_FIELDS_MAX];
-        char ts[24], fixed[160];
-        unsigned n = 0;
         int r;
 
         if (names_for(j, ev->keys) < 0)
                 return -ENOMEM;
-        if (!socket_present()) {
-                if (!j->down)
-                        log_msg(LOG_LVL_WARNING, "journald: %s is missing; waiting for journald",
-                                JOURNAL_SOCKET);
-                j->down = 1;
-                return -ENOTCONN;
+        if ((r = build_entry(j, ev)) < 0)
+                return r;
+        r = journal_send(j);
+        if (r == -EAGAIN) {
+                if (!j->full)
+                        log_msg(LOG_LVL_WARNING, "journald: not reading (its queue is full); "
+                                "reading paused");
+                j->full = 1;
+                return -EAGAIN;
         }
-        j->text.len = 0;
-        j->text.failed = 0;
-        for (unsigned i = 0; i < ev->nfields && n + 6 < JOURNAL_FIELDS_MAX; i++) {
-                const struct field *f = &ev->f[i];
-                if (f->key == K_TIMESTAMP || f->key == K_EVENT_SEVERITY)
-                        continue;
-                start[n] = put_field(&j->text, j->names[f->key], f);
-                len[n] = j->text.len - start[n];
-                n++;
-        }
-        stamp_format_utc(ev->ts_ms, ts);
-        snprintf(fixed, sizeof(fixed), "PRIORITY=%d", ev->severity);
-        start[n] = j->text.len;
-        buf_put(&j->text, fixed, strlen(fixed));
-        len[n] = j->text.len - start[n];
-        n++;
-        snprintf(fixed, sizeof(fixed), "SMARTERMAIL_TIMESTAMP=%.24s", ts);
-        start[n] = j->text.len;
-        buf_put(&j->text, fixed, strlen(fixed));
-        len[n] = j->text.len - start[n];
-        n++;
-        snprintf(fixed, sizeof(fixed), "MESSAGE_ID=%s", kinds[kind_of(ev)].id);
-        start[n] = j->text.len;
-        buf_put(&j->text, fixed, strlen(fixed));
-        len[n] = j->text.len - start[n];
-        n++;
-        start[n] = j->text.len;
-        buf_lit(&j->text, "SYSLOG_IDENTIFIER=smartermail");
-        len[n] = j->text.len - start[n];
-        n++;
-        start[n] = j->text.len;
-        buf_lit(&j->text, "SYSLOG_FACILITY=2");     /* mail */
-        len[n] = j->text.len - start[n];
-        n++;
-        if (j->text.failed)
-                return -E2BIG;
-        for (unsigned i = 0; i < n; i++) {
-                iov[i].iov_base = j->text.p + start[i];
-                iov[i].iov_len = len[i];
-        }
-        r = sd_journal_sendv(iov, (int)n);
         if (r < 0) {
                 j->refused++;
+                journal_disconnect(j);
                 if (!j->down)
-                        log_msg(LOG_LVL_WARNING, "journald: send failed: %s; retrying", strerror(-r));
+                        log_msg(LOG_LVL_WARNING, "journald: send failed: %s%s; retrying",
+                                strerror(-r), r == -ENOENT ? " (" JOURNAL_SOCKET " is missing)" : "");
                 j->down = 1;
-                return r == -EAGAIN || r == -ENOBUFS ? -EAGAIN : r;
+                return r == -ENOMEM ? -ENOMEM : -ENOTCONN;
         }
-        if (j->down)
+        if (j->down || j->full)
                 log_msg(LOG_LVL_NOTICE, "journald: sending again");
-        j->down = 0;
+        j->down = j->full = 0;
         j->sent++;
         ack_done(s->ack, ev->seq, 0);
         return 0;
@@ -266,7 +371,8 @@ static void journal_close(struct sink *s)
 
         if (!j)
                 return;
-        buf_done(&j->text);
+        journal_disconnect(j);
+        buf_done(&j->entry);
         free(j->names);
         free(j);
         s->priv = NULL;

@@ -8,6 +8,7 @@ settings produce; the rsyslog receiver passes rsyslogd's own config check,
 and receives the sample logs from a real `smartermail-shim run` into its
 per-type files."""
 
+import functools
 import glob
 import json
 import os
@@ -179,7 +180,16 @@ def test_graylog_inputs():
 # ---- rsyslog, for real ---------------------------------------------------------
 
 RSYSLOGD = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
-needs_rsyslog = pytest.mark.skipif(not os.access(RSYSLOGD, os.X_OK), reason="no rsyslogd")
+
+
+def needs_rsyslog(test):
+    """rsyslogd must be there (make deploy-check installs it): a missing one
+    fails the test rather than skipping it."""
+    @functools.wraps(test)
+    def run(*a, **kw):
+        assert os.access(RSYSLOGD, os.X_OK), f"{RSYSLOGD} is missing: run make deploy-check"
+        return test(*a, **kw)
+    return run
 
 
 def receiver_conf(tmp_path, relp_port, tcp_port):

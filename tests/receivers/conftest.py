@@ -425,6 +425,10 @@ class Journald:
     def running(self):
         return sh("bash", JOURNALD_HARNESS, "status", self.dir, check=False).returncode == 0
 
+    def pid(self):
+        with open(os.path.join(self.dir, "journald.pid")) as f:
+            return int(f.read())
+
     def ensure(self):
         if not self.running():
             self.start()

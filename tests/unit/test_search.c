@@ -394,8 +394,8 @@ static void test_report_html(void **state)
         assert_non_null(strstr(page, "<svg"));
         free(page);
         if (!browser) {
-                print_message("chromium is not installed: the page was not rendered\n");
-                skip();
+                fail_msg("chromium is not installed (make deps installs it): the page "
+                         "was not rendered");
         }
         snprintf(shot, sizeof(shot), "--screenshot=%s", png);
         snprintf(url, sizeof(url), "file://%s", html);
