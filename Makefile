@@ -30,7 +30,7 @@ GOLDEN := $(BUILD)/tests/golden
 DEBIAN_DEPS := build-essential pkg-config libfastjson-dev libpcre2-dev libcmocka-dev libsystemd-dev \
 	libssl-dev librelp-dev librdkafka-dev libzip-dev \
 	liblognorm-utils tzdata python3 python3-pytest python3-yaml man-db time \
-	clang libclang-rt-14-dev valgrind chromium
+	clang libclang-rt-14-dev valgrind chromium faketime
 
 .PHONY: all deps check tests unit golden fault bad-input follow outputs kafka check-asan bench demo clean docs-check fuzz memcheck
 

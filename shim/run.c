@@ -18,7 +18,6 @@
 #include <sys/queue.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ack.h"
@@ -96,6 +95,8 @@ struct run {
         uint64_t sum_seq;               /* its place in the window, 0 = none */
         uint32_t sum_mask;              /* outputs that still need it */
         int sum_flushed;                /* shutdown: every open session emitted */
+        int64_t log_offset_ms;          /* log time - monotonic time: log_now_ms */
+        int log_offset_set;
         struct stats st;
 };
 
@@ -940,8 +941,8 @@ static void flush_sinks(struct run *r, int64_t deadline_ms)
         }
 }
 
-/* Every followed file read to its end: record times are now, so the wall
- * clock may judge idle sessions. */
+/* Every followed file read to its end: no record of an open session can
+ * still be waiting, so the idle timeout may judge them (log_now_ms). */
 static int caught_up(struct run *r)
 {
         struct src *s;
@@ -950,6 +951,29 @@ static int caught_up(struct run *r)
                 if (s->want_read || (s->frame && frame_pending_offset(s->frame) < s->read_off))
                         return 0;
         return 1;
+}
+
+/* Now in log time (UTC ms) for the summaries' idle timeout, or INT64_MIN
+ * before the first smtp or delivery record. Not the wall clock: a step of it
+ * (an administrator, NTP fixing a clock far off, a resumed VM) would close
+ * every open session at once as partial, or keep them open until the clock
+ * caught up, hours later. A record taken by now had its time written before
+ * now, so log time is at least that time plus the monotonic time since; the
+ * largest such bound is kept as an offset from the monotonic clock, moved by
+ * every turn of the loop that saw a later record time. It never goes back.
+ * The price: a session left open in old logs read at start is emitted the
+ * idle timeout after it was read, not at once. */
+static int64_t log_now_ms(struct run *r, int64_t now)
+{
+        int64_t seen = summary_clock_ms(r->sum);
+
+        if (seen == INT64_MIN)
+                return INT64_MIN;
+        if (!r->log_offset_set || seen - now > r->log_offset_ms) {
+                r->log_offset_ms = seen - now;
+                r->log_offset_set = 1;
+        }
+        return now + r->log_offset_ms;
 }
 
 static void timers(struct run *r, int64_t now)
@@ -975,8 +999,13 @@ static void timers(struct run *r, int64_t now)
                 r->next_poll_ms = now + (int64_t)r->o->poll_interval_ms;
         flush_quiet(r, now);
         release_idle(r, now);
-        if (r->sum && !r->held && caught_up(r))
-                summary_expire(r->sum, (int64_t)time(NULL) * 1000);
+        if (r->sum) {
+                /* every turn, so that the bound is taken close to the read */
+                int64_t log_now = log_now_ms(r, now);
+
+                if (!r->held && caught_up(r))
+                        summary_expire(r->sum, log_now);
+        }
         if (r->ckpt_dirty && now >= r->next_ckpt_ms) {
                 write_checkpoint(r);
                 r->next_ckpt_ms = now + (int64_t)r->o->checkpoint_interval_ms;
@@ -1022,6 +1051,13 @@ static int64_t next_timeout(struct run *r, int64_t now)
                 }
                 if (s->gone)
                         d = min_deadline(d, now + 100);
+        }
+        if (r->sum && !r->held && caught_up(r)) {
+                /* the idle timeout of the oldest open session, in log time */
+                int64_t at = summary_idle_at_ms(r->sum), log_now = log_now_ms(r, now);
+
+                if (at != INT64_MAX && log_now != INT64_MIN)
+                        d = min_deadline(d, at < log_now ? now : now + (at - log_now) + 1);
         }
         if (d == 0)
                 return -1;

@@ -275,6 +275,25 @@ size_t summary_waiting_count(const struct summary *s)
         return s->ndone;
 }
 
+int64_t summary_clock_ms(const struct summary *s)
+{
+        return s->clock[KIND_SMTP] > s->clock[KIND_DELIVERY] ? s->clock[KIND_SMTP]
+                                                             : s->clock[KIND_DELIVERY];
+}
+
+int64_t summary_idle_at_ms(const struct summary *s)
+{
+        const struct sum_sess *a = TAILQ_FIRST(&s->open[KIND_SMTP]);
+        const struct sum_sess *b = TAILQ_FIRST(&s->open[KIND_DELIVERY]);
+        int64_t at = INT64_MAX;
+
+        if (a)
+                at = a->end_ms + s->cfg.idle_ms;
+        if (b && b->end_ms + s->cfg.idle_ms < at)
+                at = b->end_ms + s->cfg.idle_ms;
+        return at;
+}
+
 /* ---- session text -------------------------------------------------------- */
 
 static struct sum_ref text_add_max(struct sum_lists *l, const char *p, size_t n, size_t max)

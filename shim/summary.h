@@ -75,10 +75,19 @@ int summary_set_keys(struct summary *s, const struct keys *keys);
 void summary_add(struct summary *s, const struct event *ev);
 
 /* Emit every session whose last record is older than now_ms - idle, now_ms
- * in UTC ms: for a daemon whose input went quiet (wall-clock time; only
- * once every file is read up to date, or sessions still being read from an
- * old file would be cut). */
+ * in UTC ms of log time: for a daemon whose input went quiet (only once
+ * every file is read up to date, or sessions still being read from an old
+ * file would be cut). */
 void summary_expire(struct summary *s, int64_t now_ms);
+
+/* The latest record time seen (UTC ms) of smtp and delivery records, or
+ * INT64_MIN before the first. */
+int64_t summary_clock_ms(const struct summary *s);
+
+/* The log time (UTC ms) after which summary_expire will emit the open
+ * session touched least recently: summary_expire(s, t) emits it for every
+ * t > the value returned. INT64_MAX when none is open. */
+int64_t summary_idle_at_ms(const struct summary *s);
 
 /* Emit every open session, oldest first, as partial for reason why. */
 void summary_flush_all(struct summary *s, enum summary_end why);
