@@ -46,6 +46,8 @@ struct src {
         int64_t commit_day;             /* reader date state at commit_off */
         int32_t commit_tod;
         unsigned inflight;              /* records of this file in the window */
+        unsigned old_inflight;          /* of them, records of the content
+                                         * before a truncation or replacement */
         int64_t last_data_ms;           /* when bytes last arrived */
         int want_read;
         int at_eof;
@@ -110,10 +112,16 @@ static void on_commit(void *owner, uint64_t end_offset, uint64_t cookie, int sta
         (void)status;   /* outputs never give up on a record: see sink.h */
         if (!s)
                 return; /* a summary: no file offset to move */
+        s->inflight--;
+        if (s->old_inflight) {
+                /* the old content's offsets mean nothing in the new one
+                 * (commits come in order: the old records come first) */
+                s->old_inflight--;
+                return;
+        }
         s->commit_off = end_offset;
         s->commit_day = (int64_t)(cookie >> 17);
         s->commit_tod = (int32_t)(cookie & 0x1FFFF) - 1;
-        s->inflight--;
         r->ckpt_dirty = 1;
 }
 
@@ -243,8 +251,10 @@ static int src_open(struct run *r, struct src *s)
 }
 
 /* Another file under the name of s (truncated, replaced, or deleted and
- * created again): read it from its start, in the same entry so that records
- * of the old file still in flight commit to it. */
+ * created again): read it from its start. Records of the old content still
+ * in flight leave the window without moving the new content's checkpoint,
+ * which starts at 0: the old content is gone, nothing of it can be read
+ * again after a crash. */
 static void src_renew(struct run *r, struct src *s)
 {
         s->gone = 0;
@@ -255,8 +265,11 @@ static void src_renew(struct run *r, struct src *s)
                 return;         /* discover retries the open */
         s->read_off = 0;
         frame_reset(s->frame, 0);
-        if (!s->inflight)
-                s->commit_off = 0;
+        s->old_inflight = s->inflight;
+        s->commit_off = 0;
+        s->commit_day = 0;
+        s->commit_tod = -1;
+        r->ckpt_dirty = 1;
 }
 
 static void discover(struct run *r, const char *name)

@@ -50,6 +50,7 @@
 #define SYSLOG_BACKOFF_MIN_MS 100
 #define SYSLOG_BACKOFF_MAX_MS 30000
 #define SYSLOG_RELP_IDLE_MS 500                 /* then close to collect the acks */
+#define SYSLOG_DGRAM_WAIT_MS 10                 /* for room at a full receiver */
 
 enum transport { TR_UDP, TR_UNIX, TR_TCP, TR_TLS, TR_RELP };
 
@@ -64,6 +65,8 @@ struct syslog_sink {
         char host[256], port[16], path[sizeof(((struct sockaddr_un *)0)->sun_path)];
         int fd;
         int connected;
+        struct addrinfo *ai, *ai_next;  /* tcp, tls: addresses being tried */
+        int64_t connect_started_ms;     /* 0 = not connecting */
         int64_t next_try_ms, backoff_ms;
         int warned;
         SSL_CTX *ctx;
@@ -301,77 +304,101 @@ static int tls_setup(struct syslog_sink *y, const struct shim_opts *o, struct di
         return 0;
 }
 
-static int wait_fd(int fd, short ev, int timeout_ms)
+/* Connecting never blocks the daemon: tcp and tls connect and handshake
+ * step by step, each flush (every 10 ms while messages wait) taking the
+ * next step, until --syslog-connect-timeout-ms has passed. A receiver that
+ * accepts and then says nothing, or a black-holed address, thus pauses
+ * reading without freezing signals, statistics or other outputs. */
+
+/* Start a non-blocking connect to the next address of y->ai. Returns 0
+ * (connected or in progress: y->fd set) or a negative errno when no
+ * address is left. */
+static int connect_next(struct syslog_sink *y)
 {
-        struct pollfd p = { .fd = fd, .events = ev };
-        int r = poll(&p, 1, timeout_ms);
+        int r = -EHOSTUNREACH;
 
-        return r > 0 ? 0 : r == 0 ? -ETIMEDOUT : -errno;
-}
+        while (y->ai_next) {
+                struct addrinfo *a = y->ai_next;
+                int fd;
 
-/* Connect a socket within the timeout; returns the fd or a negative errno. */
-static int connect_inet(struct syslog_sink *y, int type, int timeout_ms)
-{
-        struct addrinfo hints = { .ai_socktype = type, .ai_family = AF_UNSPEC }, *ai, *a;
-        int fd = -1, r = -EHOSTUNREACH;
-
-        if (getaddrinfo(y->host, y->port, &hints, &ai) != 0)
-                return -EHOSTUNREACH;
-        for (a = ai; a; a = a->ai_next) {
+                y->ai_next = a->ai_next;
                 fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-                if (fd < 0)
-                        continue;
-                if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
-                        r = 0;
-                        break;
-                }
-                if (errno == EINPROGRESS && (r = wait_fd(fd, POLLOUT, timeout_ms)) == 0) {
-                        int e = 0;
-                        socklen_t l = sizeof(e);
-                        getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &l);
-                        if (e == 0)
-                                break;
-                        r = -e;
-                } else if (errno != EINPROGRESS) {
+                if (fd < 0) {
                         r = -errno;
+                        continue;
                 }
+                if (connect(fd, a->ai_addr, a->ai_addrlen) == 0 || errno == EINPROGRESS) {
+                        y->fd = fd;
+                        return 0;
+                }
+                r = -errno;
                 close(fd);
-                fd = -1;
         }
-        freeaddrinfo(ai);
-        return fd >= 0 ? fd : r;
+        return r;
 }
 
-static int tls_handshake(struct syslog_sink *y, const struct shim_opts *o, int timeout_ms)
+/* One step of connecting to y->host: 0 when connected, -EAGAIN while in
+ * progress, another negative errno when it failed. */
+static int connect_inet_step(struct syslog_sink *y, int type)
+{
+        struct pollfd p;
+        int e = 0, r;
+        socklen_t l = sizeof(e);
+
+        if (!y->ai) {
+                struct addrinfo hints = { .ai_socktype = type, .ai_family = AF_UNSPEC };
+                if (getaddrinfo(y->host, y->port, &hints, &y->ai) != 0) {
+                        y->ai = NULL;
+                        return -EHOSTUNREACH;
+                }
+                y->ai_next = y->ai;
+                if ((r = connect_next(y)) < 0)
+                        return r;
+        }
+        for (;;) {
+                p = (struct pollfd){ .fd = y->fd, .events = POLLOUT };
+                if (poll(&p, 1, 0) == 0)
+                        return -EAGAIN;
+                if (getsockopt(y->fd, SOL_SOCKET, SO_ERROR, &e, &l) == 0 && e == 0)
+                        return 0;
+                /* this address refused: try the next one */
+                close(y->fd);
+                y->fd = -1;
+                if ((r = connect_next(y)) < 0)
+                        return e ? -e : r;
+        }
+}
+
+/* One step of the TLS handshake: 0 when done, -EAGAIN while in progress,
+ * another negative errno when it failed. */
+static int tls_handshake_step(struct syslog_sink *y, const struct shim_opts *o)
 {
         const char *name = o->syslog_tls_server_name[0] ? o->syslog_tls_server_name : y->host;
-        int64_t deadline = loop_now_ms() + timeout_ms;
+        int r, e;
 
-        y->ssl = SSL_new(y->ctx);
-        if (!y->ssl)
-                return -ENOMEM;
-        SSL_set_fd(y->ssl, y->fd);
-        SSL_set_tlsext_host_name(y->ssl, name);
-        if (o->syslog_tls_verify)
-                SSL_set1_host(y->ssl, name);
-        for (;;) {
-                int r = SSL_connect(y->ssl), e;
-                int64_t left = deadline - loop_now_ms();
-
-                if (r == 1)
-                        return 0;
-                e = SSL_get_error(y->ssl, r);
-                if (left <= 0 || (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)) {
-                        long v = SSL_get_verify_result(y->ssl);
-                        if (v != X509_V_OK)
-                                log_msg(LOG_LVL_WARNING, "syslog: tls: certificate of %s: %s",
-                                        name, X509_verify_cert_error_string(v));
-                        log_ssl_errors("tls handshake");
-                        return left <= 0 ? -ETIMEDOUT : -ECONNREFUSED;
-                }
-                if (wait_fd(y->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, (int)left) < 0)
-                        return -ETIMEDOUT;
+        if (!y->ssl) {
+                y->ssl = SSL_new(y->ctx);
+                if (!y->ssl)
+                        return -ENOMEM;
+                SSL_set_fd(y->ssl, y->fd);
+                SSL_set_tlsext_host_name(y->ssl, name);
+                if (o->syslog_tls_verify)
+                        SSL_set1_host(y->ssl, name);
         }
+        r = SSL_connect(y->ssl);
+        if (r == 1)
+                return 0;
+        e = SSL_get_error(y->ssl, r);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+                return -EAGAIN;
+        {
+                long v = SSL_get_verify_result(y->ssl);
+                if (v != X509_V_OK)
+                        log_msg(LOG_LVL_WARNING, "syslog: tls: certificate of %s: %s",
+                                name, X509_verify_cert_error_string(v));
+        }
+        log_ssl_errors("tls handshake");
+        return -ECONNREFUSED;
 }
 
 /* usr is the sink (relpCltSetUsrPtr), NULL for engine-wide errors. */
@@ -405,6 +432,10 @@ static void disconnect(struct syslog_sink *y)
         if (y->fd >= 0)
                 close(y->fd);
         y->fd = -1;
+        if (y->ai)
+                freeaddrinfo(y->ai);
+        y->ai = y->ai_next = NULL;
+        y->connect_started_ms = 0;
         y->connected = 0;
         y->raw_written = 0;
         /* whatever was not acknowledged goes again on the next connection
@@ -442,7 +473,7 @@ static int do_connect(struct syslog_sink *y, const struct shim_opts *o)
         case TR_UNIX: {
                 struct sockaddr_un sa = { .sun_family = AF_UNIX };
                 snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", y->path);
-                y->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                y->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
                 if (y->fd < 0 || connect(y->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
                         connection_failed(y, "connect to", errno);
                         return -EAGAIN;
@@ -452,16 +483,34 @@ static int do_connect(struct syslog_sink *y, const struct shim_opts *o)
         case TR_UDP:
         case TR_TCP:
         case TR_TLS:
-                r = connect_inet(y, y->tr == TR_UDP ? SOCK_DGRAM : SOCK_STREAM, timeout);
-                if (r < 0) {
-                        connection_failed(y, "connect to", r);
-                        return -EAGAIN;
+                if (!y->connect_started_ms)
+                        y->connect_started_ms = loop_now_ms();
+                if (!y->ssl) {
+                        r = connect_inet_step(y, y->tr == TR_UDP ? SOCK_DGRAM : SOCK_STREAM);
+                        if (r == -EAGAIN && loop_now_ms() - y->connect_started_ms >= timeout)
+                                r = -ETIMEDOUT;
+                        if (r == -EAGAIN)
+                                return -EAGAIN;
+                        if (r < 0) {
+                                connection_failed(y, "connect to", r);
+                                return -EAGAIN;
+                        }
+                        if (y->ai)
+                                freeaddrinfo(y->ai);
+                        y->ai = y->ai_next = NULL;
                 }
-                y->fd = r;
-                if (y->tr == TR_TLS && (r = tls_handshake(y, o, timeout)) < 0) {
-                        connection_failed(y, "TLS handshake with", r);
-                        return -EAGAIN;
+                if (y->tr == TR_TLS) {
+                        r = tls_handshake_step(y, o);
+                        if (r == -EAGAIN && loop_now_ms() - y->connect_started_ms >= timeout)
+                                r = -ETIMEDOUT;
+                        if (r == -EAGAIN)
+                                return -EAGAIN;
+                        if (r < 0) {
+                                connection_failed(y, "TLS handshake with", r);
+                                return -EAGAIN;
+                        }
                 }
+                y->connect_started_ms = 0;
                 break;
         case TR_RELP:
                 if (!y->relp) {
@@ -740,6 +789,23 @@ static int relp_close(struct sink *s)
         return 0;
 }
 
+/* A datagram; when the receiver's queue is full (a local receiver that
+ * does not read), wait at most SYSLOG_DGRAM_WAIT_MS for room: then the
+ * caller pauses reading. Returns what send returns, errno set. */
+static ssize_t send_dgram(struct syslog_sink *y)
+{
+        ssize_t r = send(y->fd, y->msg.p, y->msg.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+        if (r < 0 && errno == EAGAIN) {
+                struct pollfd p = { .fd = y->fd, .events = POLLOUT };
+                if (poll(&p, 1, SYSLOG_DGRAM_WAIT_MS) > 0)
+                        r = send(y->fd, y->msg.p, y->msg.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+                else
+                        errno = EAGAIN;
+        }
+        return r;
+}
+
 static int syslog_submit(struct sink *s, const struct event *ev)
 {
         struct syslog_sink *y = s->priv;
@@ -752,7 +818,7 @@ static int syslog_submit(struct sink *s, const struct event *ev)
         case TR_UNIX:
                 if (do_connect(y, s->opts) < 0)
                         return -EAGAIN;
-                if (send(y->fd, y->msg.p, y->msg.len, MSG_NOSIGNAL) < 0) {
+                if (send_dgram(y) < 0) {
                         if (errno == EAGAIN || errno == ENOBUFS)
                                 return -EAGAIN;
                         connection_failed(y, "send to", errno);

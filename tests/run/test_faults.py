@@ -31,6 +31,28 @@ def checkpoint_offsets(state):
         return {}
 
 
+def assert_responsive(sh, times=3, within_s=1.0):
+    """SIGUSR1 is answered (statistics on stderr) within within_s, each of
+    several times."""
+    for _ in range(times):
+        n = sh.stderr().count("stats: records=")
+        t0 = time.monotonic()
+        sh.signal(signal.SIGUSR1)
+        wait_for(lambda: sh.stderr().count("stats: records=") > n, "an answer to SIGUSR1", 10)
+        took = time.monotonic() - t0
+        assert took < within_s, f"SIGUSR1 answered after {took:.2f} s"
+        time.sleep(0.1)
+
+
+def syslog_key(msg):
+    """(path, offset) of the record in one syslog message (JSON MSG), None
+    for a summary."""
+    ev = json.loads(msg[msg.index(b"{"):])
+    if "offset" not in ev.get("log", {}):
+        return None         # a summary
+    return (ev["log"]["file"]["path"], ev["log"]["offset"])
+
+
 def test_stalled_receiver_keeps_daemon_responsive(env):
     """A TCP syslog receiver that accepts and never reads: the socket buffers
     fill, reading pauses (the checkpoint does not pass what the receiver's
@@ -63,10 +85,7 @@ def test_stalled_receiver_keeps_daemon_responsive(env):
     off2 = checkpoint_offsets(env.state).get(SMTP, 0)
     assert off2 < size, "the checkpoint passed records the receiver never read"
     assert peak - before < 8 * 1024, f"memory grew by {peak - before} KiB while paused"
-    # still responsive
-    n = sh.stderr().count("stats: records=")
-    sh.signal(signal.SIGUSR1)
-    wait_for(lambda: sh.stderr().count("stats: records=") > n, "an answer to SIGUSR1", 5)
+    assert_responsive(sh)
     t0 = time.monotonic()
     assert sh.stop(timeout=15) == 0
     assert time.monotonic() - t0 < 10, "SIGTERM took too long with a stalled receiver"
@@ -75,6 +94,136 @@ def test_stalled_receiver_keeps_daemon_responsive(env):
         c.close()
     srv.close()
     assert recs and more
+
+
+def test_unix_socket_receiver_not_reading(env, tmp_path):
+    """A local syslog receiver (unix datagram socket) that stops reading:
+    its queue fills, the daemon pauses reading instead of blocking in
+    send(), answers signals at once, and once the receiver reads again
+    every record arrives, each once."""
+    path = str(tmp_path / "syslog.sock")
+    rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    rx.bind(path)
+    recs = env.log.append(SMTP, 500)
+    sh = env.shim
+    sh.start("--from", "beginning", "--output", "syslog", "--syslog-target", f"unix://{path}",
+             "--checkpoint-interval-ms", "50")
+    time.sleep(1.0)     # the queue holds a few datagrams: full by now
+    assert_responsive(sh)
+    size = os.path.getsize(env.log.file(SMTP))
+    assert checkpoint_offsets(env.state).get(SMTP, 0) < size, \
+        "the checkpoint passed records the receiver never read"
+    got = []
+    rx.settimeout(0.2)
+
+    def drain():
+        # until the daemon has exited: its summaries at the stop come too
+        while sh.running():
+            try:
+                key = syslog_key(rx.recv(1 << 20))
+            except socket.timeout:
+                continue
+            if key:
+                got.append(key)
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    wait_for(lambda: {r.key for r in recs} <= set(got), "every record once the receiver reads",
+             30)
+    assert sh.stop() == 0, sh.stderr()
+    reader.join()
+    assert len(got) == len(set(got)) == len(recs), (len(got), len(set(got)), len(recs))
+    rx.close()
+
+
+def test_tls_receiver_silent_after_accept(env):
+    """A tls:// receiver that accepts the TCP connection and never answers
+    the handshake, with a long connect timeout: the handshake proceeds step
+    by step in the event loop, so the daemon answers SIGUSR1 at once and
+    stops at once; nothing counts as delivered."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    port = srv.getsockname()[1]
+    conns = []
+    threading.Thread(target=lambda: conns.append(srv.accept()[0]), daemon=True).start()
+    env.log.append(SMTP, 50)
+    sh = env.shim
+    sh.start("--from", "beginning", "--output", "syslog", "--syslog-target",
+             f"tls://127.0.0.1:{port}", "--no-syslog-tls-verify",
+             "--syslog-connect-timeout-ms", "30000", "--shutdown-timeout-ms", "1000",
+             "--checkpoint-interval-ms", "50")
+    wait_for(lambda: conns, "the receiver to be connected", 10)
+    time.sleep(0.5)
+    assert_responsive(sh)
+    assert checkpoint_offsets(env.state).get(SMTP, 0) == 0, \
+        "records counted as delivered over a connection without a handshake"
+    t0 = time.monotonic()
+    assert sh.stop(timeout=15) == 0, sh.stderr()
+    assert time.monotonic() - t0 < 5, "SIGTERM took too long during a stalled handshake"
+    for c in conns:
+        c.close()
+    srv.close()
+
+
+def test_truncated_while_records_in_flight(env):
+    """The file is truncated and written anew while records of its old
+    content are still unacknowledged (a receiver that reads slowly): when
+    those are acknowledged they must not move the new content's checkpoint
+    to their old offsets. A checkpoint past what the new content has
+    delivered would make a restart after a crash skip records of it."""
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    port = srv.getsockname()[1]
+    conns = []
+    threading.Thread(target=lambda: conns.append(srv.accept()[0]), daemon=True).start()
+    old = env.log.append(SMTP, 400)
+    sh = env.shim
+    sh.start("--from", "beginning", "--output", "syslog", "--syslog-target",
+             f"tcp://127.0.0.1:{port}", "--max-inflight-records", "2000",
+             "--checkpoint-interval-ms", "20")
+    wait_for(lambda: conns, "the receiver to be connected", 10)
+    sh.wait_read(SMTP, old[-1].offset + 1)
+    assert checkpoint_offsets(env.state).get(SMTP, 0) < old[-1].offset, \
+        "the old records were all acknowledged: the receiver did not hold them"
+    # the new content: shorter than the old, then growing
+    os.truncate(env.log.file(SMTP), 0)
+    new = env.log.append(SMTP, 5)
+    sh.wait_stderr(r"truncated; reading it again", "the daemon to see the truncation")
+    sh.wait_read(SMTP, new[-1].offset + 1)
+    # the receiver now reads everything, slowly: old records are acknowledged
+    conn = conns[0]
+    conn.settimeout(0.05)
+    worst = 0
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if not conn.recv(2048):
+                break
+            time.sleep(0.01)    # slowly: checkpoints are written meanwhile
+        except socket.timeout:
+            if sh.checkpoint().get(SMTP) == os.path.getsize(env.log.file(SMTP)):
+                break
+        worst = max(worst, checkpoint_offsets(env.state).get(SMTP, 0))
+    size = os.path.getsize(env.log.file(SMTP))
+    assert worst <= size, (f"the checkpoint named offset {worst} of the new content, "
+                           f"which has {size} bytes: old records moved it")
+    assert checkpoint_offsets(env.state).get(SMTP) == size, "the new content was not delivered"
+
+    def drain():
+        # until the daemon has exited: its summaries at the stop come too
+        while sh.running():
+            try:
+                conn.recv(1 << 16)
+            except socket.timeout:
+                pass
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    assert sh.stop() == 0, sh.stderr()
+    reader.join()
+    conn.close()
+    srv.close()
 
 
 def test_unreadable_file_is_retried_and_nothing_lost(env):
