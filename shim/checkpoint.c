@@ -90,16 +90,21 @@ int ckpt_commit(const char *path, const struct ckpt_entry *e, unsigned n, struct
                 return diag_set(err, -r, tmp, 0, NULL, "cannot write the checkpoint: %s",
                                 strerror(-r));
         }
+        /* the rename is durable only once the directory is synced: a
+         * directory that cannot even be opened is a failure too */
         snprintf(dir, sizeof(dir), "%s", path);
         dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-                if (fsync(dfd) < 0)
-                        r = -errno;
-                close(dfd);
+        if (dfd < 0) {
+                r = -errno;
+                return diag_set(err, -r, path, 0, NULL, "written, but its directory cannot be "
+                                "opened to make the rename durable: %s", strerror(-r));
         }
+        if (fsync(dfd) < 0)
+                r = -errno;
+        close(dfd);
         if (r < 0)
-                return diag_set(err, -r, path, 0, NULL, "cannot sync the directory: %s",
-                                strerror(-r));
+                return diag_set(err, -r, path, 0, NULL, "written, but its directory cannot be "
+                                "synced to make the rename durable: %s", strerror(-r));
         return 0;
 }
 

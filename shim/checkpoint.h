@@ -34,9 +34,9 @@ int ckpt_load(const char *path, struct ckpt_entry **ret, struct diag *err);
 
 /* Replace path with these entries, durably. Returns 0 or a negative errno
  * (err says which step failed); the old file is then untouched, except when
- * only the final fsync of the directory failed: the new file is then in
- * place but may not survive a power loss. A path.tmp left by a crash is
- * overwritten. */
+ * only the last step failed (opening the directory, or its fsync): the new
+ * file is then in place but may not survive a power loss. A path.tmp left
+ * by a crash is overwritten. */
 int ckpt_commit(const char *path, const struct ckpt_entry *e, unsigned n, struct diag *err);
 
 #endif

@@ -37,7 +37,8 @@ enum after {
         AFTER_OLD,              /* the old checkpoint, no .tmp */
         AFTER_NEW,              /* the new one, no .tmp */
         AFTER_OLD_STALE_TMP,    /* crashed: the old one, and a .tmp */
-        AFTER_NEW_NOT_SYNCED,   /* renamed, but the directory fsync failed */
+        AFTER_NEW_NOT_SYNCED,   /* renamed, but the directory could not be
+                                   opened or synced */
 };
 
 struct io_row {
@@ -84,6 +85,10 @@ static const struct io_row rows[] = {
         /* the rename is done: the new file is in place, but not known to
          * survive a power loss, and the caller is told */
         { "fsync of the directory: EIO", { FAIL(INJ_FSYNC, 2, EIO) }, -EIO,
+          AFTER_NEW_NOT_SYNCED, 0 },
+        { "open of the directory: EACCES", { FAIL(INJ_OPEN, 2, EACCES) }, -EACCES,
+          AFTER_NEW_NOT_SYNCED, 0 },
+        { "open of the directory: EMFILE", { FAIL(INJ_OPEN, 2, EMFILE) }, -EMFILE,
           AFTER_NEW_NOT_SYNCED, 0 },
         /* crashes */
         { "crash after open", { CRASH(INJ_WRITE, 1) }, 0, AFTER_OLD_STALE_TMP, 0 },
