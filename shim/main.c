@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* smartermail-shim: argv, wiring and modes. "parse" reads files (or
  * standard input) once and writes one JSON event per record to standard
- * output; "check-config" loads a config file as "run" would and prints the
- * effective settings. Exit codes: 0 done, 1 an input or output failed, 2
- * usage or configuration error. */
+ * output; "check-config" loads a config file as "run" would, checks its
+ * outputs, and prints the effective settings. Exit codes: 0 done, 1 an
+ * input or output failed or memory ran out, 2 usage or configuration
+ * error (systemd does not restart after a 2). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -27,6 +28,7 @@
 #include "report.h"
 #include "run.h"
 #include "search.h"
+#include "sink.h"
 #include "stamp.h"
 #include "summary.h"
 
@@ -39,6 +41,15 @@
 #define OUT_MAX (256u * 1024u * 1024u)  /* one event can never be this large */
 
 enum { EXIT_IO = 1, EXIT_USAGE = 2 };
+
+/* The exit status for a setting, config file or mapping that failed to
+ * load with r. Running out of memory (or of descriptors, or a read error)
+ * is not the config's fault: a restart may cure it, and systemd does not
+ * restart after a 2 (RestartPreventExitStatus=2). */
+static int load_status(int r)
+{
+        return r == -ENOMEM || r == -EMFILE || r == -ENFILE || r == -EIO ? EXIT_IO : EXIT_USAGE;
+}
 
 struct shim {
         struct shim_opts opts;
@@ -77,12 +88,14 @@ static void usage(FILE *f)
                 "        whole sessions, --trace follows a message to its delivery (search --help).\n"
                 "report  summarizes a day or a range of logs (report --help).\n"
                 "fields  lists every field the built-in code and the mappings can set.\n"
-                "check-config  loads a config file for run, prints every problem as\n"
-                "        FILE:LINE: KEY: PROBLEM (exit 2), or the effective settings (exit 0).\n"
+                "check-config  loads a config file for run and checks its outputs without\n"
+                "        connecting; prints every problem as FILE:LINE: KEY: PROBLEM (exit 2), or\n"
+                "        the effective settings (exit 0).\n"
                 "\n"
                 "Options:\n");
         opts_help(f, MODE_RUN | MODE_PARSE | MODE_FIELDS);
-        fprintf(f, "\nExit status: 0 done, 1 an input or output failed, 2 usage or configuration error.\n");
+        fprintf(f, "\nExit status: 0 done, 1 an input or output failed or memory ran out, 2 usage or\n"
+                "configuration error.\n");
 }
 
 static int flush_out(struct shim *sh)
@@ -302,7 +315,7 @@ static int cmd_parse(struct shim *sh, int argc, char **argv)
         first = opts_parse(&sh->opts, MODE_PARSE, argc, argv, &err);
         if (first < 0) {
                 diag_print(&err);
-                return EXIT_USAGE;
+                return load_status(first);
         }
         if (sh->opts.help) {
                 usage(stdout);
@@ -351,23 +364,45 @@ static const char *find_config(int argc, char **argv)
         return NULL;
 }
 
+/* Load the config file at path for run. Returns 0 or the exit status,
+ * with every problem printed, then verdict when the file itself is bad. */
+static int load_config(struct shim *sh, const char *path, const char *verdict)
+{
+        struct diag err = { 0 };
+        int r = opts_load_config(&sh->opts, MODE_RUN, path, &err);
+
+        if (r == 0)
+                return 0;
+        /* -EINVAL: each bad line was printed as it was found */
+        if (r == -EINVAL)
+                log_msg(LOG_LVL_ERR, "%s: %s", path, verdict);
+        else
+                diag_print(&err);
+        return load_status(r);
+}
+
+/* Check the outputs before any is opened. Returns 0 or the exit status. */
+static int check_outputs(struct shim *sh)
+{
+        int r = sink_check_outputs(&sh->opts);
+
+        if (r == -ENOMEM)
+                log_msg(LOG_LVL_ERR, "out of memory checking the outputs");
+        return r < 0 ? load_status(r) : 0;
+}
+
 static int cmd_run(struct shim *sh, int argc, char **argv)
 {
         struct diag err = { 0 };
         const char *cfg = find_config(argc, argv);
-        int first;
+        int first, r;
 
-        if (cfg && opts_load_config(&sh->opts, MODE_RUN, cfg, &err) < 0) {
-                if (err.line == 0 && err.key[0] == '\0' && strstr(err.text, "has errors"))
-                        log_msg(LOG_LVL_ERR, "%s: not started", cfg);
-                else
-                        diag_print(&err);
-                return EXIT_USAGE;
-        }
+        if (cfg && (r = load_config(sh, cfg, "not started")))
+                return r;
         first = opts_parse(&sh->opts, MODE_RUN, argc, argv, &err);
         if (first < 0) {
                 diag_print(&err);
-                return EXIT_USAGE;
+                return load_status(first);
         }
         if (sh->opts.help) {
                 usage(stdout);
@@ -379,6 +414,12 @@ static int cmd_run(struct shim *sh, int argc, char **argv)
         }
         if (sh->opts.verbose)
                 log_max_level = LOG_LVL_INFO;
+        /* a bad output setting stops here, before any output connects */
+        if ((r = check_outputs(sh))) {
+                if (r == EXIT_USAGE)
+                        log_msg(LOG_LVL_ERR, "run: not started (the outputs' settings, above)");
+                return r;
+        }
         if (geteuid() == 0 && !sh->opts.allow_root) {
                 log_msg(LOG_LVL_ERR, "run: refusing to run as root: the daemon needs only read "
                         "access to the logs and its state directory (run it as its own user, as "
@@ -389,13 +430,13 @@ static int cmd_run(struct shim *sh, int argc, char **argv)
 }
 
 /* Load a config file as run does, then build the pipeline from it (zone,
- * mappings) as run does; print every problem, or the effective settings
- * as a config file. */
+ * mappings) and check its outputs as run does; print every problem, or the
+ * effective settings as a config file. */
 static int cmd_check_config(struct shim *sh, int argc, char **argv)
 {
         char tmp[PATH_MAX + 16];
-        struct diag err = { 0 };
         const char *path, *dir;
+        int r, status = 0;
 
         if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
                 usage(stdout);
@@ -406,24 +447,26 @@ static int cmd_check_config(struct shim *sh, int argc, char **argv)
                 return EXIT_USAGE;
         }
         path = argv[1];
-        if (opts_load_config(&sh->opts, MODE_RUN, path, &err) < 0) {
-                /* each bad line was printed as it was found */
-                if (err.line == 0 && err.key[0] == '\0' && strstr(err.text, "has errors"))
-                        log_msg(LOG_LVL_ERR, "%s: not valid", path);
-                else
-                        diag_print(&err);
-                return EXIT_USAGE;
-        }
+        if ((r = load_config(sh, path, "not valid")))
+                return r;
         /* pipeline_init() says nothing when the directory cannot be opened */
         dir = pipeline_mappings_dir(sh->opts.mappings, tmp, sizeof(tmp));
         if (access(dir, R_OK | X_OK) < 0) {
-                log_msg(LOG_LVL_ERR, "%s: mappings: %s: %s", path, dir, strerror(errno));
-                return EXIT_USAGE;
+                r = -errno;
+                log_msg(LOG_LVL_ERR, "%s: mappings: %s: %s", path, dir, strerror(-r));
+                status = load_status(r);
+        } else if ((r = pipeline_init(&sh->p, &sh->opts)) < 0) {
+                if (r == -ENOMEM)
+                        return EXIT_IO;         /* pipeline_init said so */
+                status = EXIT_USAGE;
         }
-        if (pipeline_init(&sh->p, &sh->opts) < 0) {
+        /* the outputs too, whatever the mappings did: every problem at once */
+        if ((r = check_outputs(sh)) == EXIT_IO)
+                return r;
+        if (status || r) {
                 log_msg(LOG_LVL_ERR, "%s: the settings load, but run would not start (above)",
                         path);
-                return EXIT_USAGE;
+                return status ? status : r;
         }
         printf("# %s: no problems found. The effective settings, defaults included:\n", path);
         opts_dump(stdout, &sh->opts);
@@ -437,21 +480,29 @@ static int cmd_fields(struct shim *sh, int argc, char **argv)
         struct diag err = { 0 };
         const char *dir;
         const struct key *sorted[KEYS_MAX];
+        int r;
 
-        if (opts_parse(&sh->opts, MODE_FIELDS, argc, argv, &err) < 0) {
+        if ((r = opts_parse(&sh->opts, MODE_FIELDS, argc, argv, &err)) < 0) {
                 diag_print(&err);
-                return EXIT_USAGE;
+                return load_status(r);
         }
         if (sh->opts.help) {
                 usage(stdout);
                 return 0;
         }
         sh->keys = keys_new();
-        if (!sh->keys || summary_keys_register(sh->keys) < 0)
+        if (!sh->keys || summary_keys_register(sh->keys) < 0) {
+                log_msg(LOG_LVL_ERR, "out of memory");
                 return EXIT_IO;
+        }
         dir = pipeline_mappings_dir(sh->opts.mappings, tmp, sizeof(tmp));
-        if (mapping_load(&sh->maps, dir, sh->keys, 1, &err) < 0)
-                return EXIT_USAGE;
+        r = mapping_load(&sh->maps, dir, sh->keys, 1, &err);
+        if (r == -ENOMEM)
+                log_msg(LOG_LVL_ERR, "out of memory loading mappings");
+        else if (r == -ENOENT || r == -EACCES)
+                diag_print(&err);       /* the directory itself: not printed yet */
+        if (r < 0)
+                return load_status(r);
         if (keys_finish(sh->keys, &err) < 0) {
                 err.file = dir;
                 diag_print(&err);
@@ -472,7 +523,7 @@ static int cmd_query(struct shim *sh, unsigned mode, int argc, char **argv)
 
         if (first < 0) {
                 diag_print(&err);
-                return EXIT_USAGE;
+                return load_status(first);
         }
         if (sh->opts.help) {
                 printf("Usage: smartermail-shim %s\n\nOptions:\n", mode == MODE_SEARCH
@@ -493,8 +544,11 @@ int main(int argc, char **argv)
         int r;
 
         memset(&sh, 0, sizeof(sh));
-        if (opts_defaults(&sh.opts) < 0)
+        if (opts_defaults(&sh.opts) < 0) {
+                log_msg(LOG_LVL_ERR, "out of memory");
+                opts_free(&sh.opts);    /* the defaults set before it */
                 return EXIT_IO;
+        }
         if (argc >= 2 && strcmp(argv[1], "parse") == 0) {
                 r = cmd_parse(&sh, argc - 1, argv + 1);
         } else if (argc >= 2 && strcmp(argv[1], "run") == 0) {

@@ -270,8 +270,13 @@ int opts_set(struct shim_opts *o, const struct opt_spec *s, const char *v, struc
 
                 if (!v[0])
                         return 0;       /* the empty default adds nothing */
-                if (!strchr(v, '=') || v[0] == '=')
+                /* the value may be a secret: only a text without '=' is
+                 * echoed, which has none */
+                if (!strchr(v, '='))
                         return diag_set(err, EINVAL, NULL, 0, s->name, "'%s' is not NAME=VALUE", v);
+                if (v[0] == '=')
+                        return diag_set(err, EINVAL, NULL, 0, s->name,
+                                        "the NAME of NAME=VALUE is empty");
                 n = realloc(*lp, old + strlen(v) + 2);
                 if (!n)
                         return -ENOMEM;
@@ -345,6 +350,95 @@ void opts_free(struct shim_opts *o)
                         free(*(char **)at(o, s));
                         *(char **)at(o, s) = NULL;
                 }
+        free(o->origins.file);
+        free(o->origins.v);
+        memset(&o->origins, 0, sizeof(o->origins));
+}
+
+/* Values in an OPT_LIST's text. */
+static unsigned list_items(const char *list)
+{
+        unsigned n = 0;
+
+        if (!list || !list[0])
+                return 0;
+        for (const char *p = list; p; p = strchr(p + 1, '\n'))
+                n++;
+        return n;
+}
+
+/* opts_set, and remember where the value came from. Returns what opts_set
+ * does; out of memory, o is as before. */
+static int set_from(struct shim_opts *o, const struct opt_spec *s, const char *v,
+                    enum opt_source source, unsigned line, struct diag *err)
+{
+        struct opt_origins *og = &o->origins;
+        unsigned item = 0;
+        int r;
+
+        /* room first: once the value is set, remembering it cannot fail */
+        if (og->n == og->cap) {
+                size_t cap = og->cap ? og->cap * 2 : 16;
+                struct opt_origin *nv = realloc(og->v, cap * sizeof(*nv));
+
+                if (!nv)
+                        return -ENOMEM;
+                og->v = nv;
+                og->cap = cap;
+        }
+        if (s->type == OPT_LIST)
+                item = list_items(*(char **)at(o, s));
+        r = opts_set(o, s, v, err);
+        if (r < 0)
+                return r;
+        if (s->type == OPT_LIST && list_items(*(char **)at(o, s)) == item)
+                return 0;       /* an empty value added nothing */
+        og->v[og->n++] = (struct opt_origin){ .spec = s, .item = item, .line = line,
+                                              .source = source };
+        return 0;
+}
+
+void opts_where(const struct shim_opts *o, const char *name, unsigned item, struct diag *err)
+{
+        const struct opt_origins *og = &o->origins;
+        const struct opt_origin *w = NULL;
+
+        /* the last one: a command-line value overrides the file's */
+        for (size_t i = og->n; i-- > 0;)
+                if (strcmp(og->v[i].spec->name, name) == 0 && og->v[i].item == item) {
+                        w = &og->v[i];
+                        break;
+                }
+        /* from the table from here on: name may be err->key itself */
+        name = w ? w->spec->name : name;
+        err->file = NULL;
+        err->line = 0;
+        if (!w) {
+                if (name != err->key)
+                        snprintf(err->key, sizeof(err->key), "%s", name);
+                return;
+        }
+        switch (w->source) {
+        case OPT_SOURCE_ARGV:
+                snprintf(err->key, sizeof(err->key), "--%s", name);
+                return;
+        case OPT_SOURCE_CONFIG:
+                snprintf(err->key, sizeof(err->key), "%s", name);
+                break;
+        case OPT_SOURCE_CONFIG_KAFKA: {
+                /* the name of the item-th NAME=VALUE */
+                const char *p = *(char *const *)((const char *)o + w->spec->off);
+
+                for (unsigned i = 0; i < item && p; i++)
+                        if ((p = strchr(p, '\n')))
+                                p++;
+                snprintf(err->key, sizeof(err->key), "kafka.%.*s",
+                         p ? (int)strcspn(p, "=\n") : 0, p ? p : "");
+                break;
+        }
+        }
+        err->file = og->file;
+        err->line = w->line;
 }
 
 #define OPTS_MAX 64
@@ -409,7 +503,9 @@ int opts_parse(struct shim_opts *o, unsigned mode, int argc, char **argv, struct
                         if (s->type == OPT_BOOL)
                                 val = "true";
                 }
-                r = opts_set(o, s, val, err);
+                r = set_from(o, s, val, OPT_SOURCE_ARGV, 0, err);
+                if (r == -ENOMEM)
+                        return diag_set(err, ENOMEM, NULL, 0, NULL, "out of memory");
                 if (r < 0) {
                         if (err) {
                                 char key[64];
@@ -455,12 +551,18 @@ int opts_load_config(struct shim_opts *o, unsigned mode, const char *path, struc
         FILE *f = fopen(path, "re");
         char line[4096];
         unsigned lineno = 0;
-        int bad = 0, r = 0;
+        int bad = 0, r = 0, read_err;
 
         if (!f) {
                 int e = errno;
                 return diag_set(err, e, path, 0, NULL, "cannot read the config file: %s",
                                 strerror(e));
+        }
+        free(o->origins.file);
+        o->origins.file = strdup(path);
+        if (!o->origins.file) {
+                fclose(f);
+                return diag_set(err, ENOMEM, path, 0, NULL, "out of memory");
         }
         while (fgets(line, sizeof(line), f)) {
                 struct diag d = { .file = path };
@@ -509,7 +611,8 @@ int opts_load_config(struct shim_opts *o, unsigned mode, const char *path, struc
                         /* kafka.NAME = VALUE passes a librdkafka property */
                         char kv[4200];
                         snprintf(kv, sizeof(kv), "%s=%s", key + 6, val);
-                        r = opts_set(o, opts_find("kafka-property", MODE_RUN), kv, &d);
+                        r = set_from(o, opts_find("kafka-property", MODE_RUN), kv,
+                                     OPT_SOURCE_CONFIG_KAFKA, lineno, &d);
                         if (r == -ENOMEM)
                                 break;
                         if (r < 0) {
@@ -527,7 +630,7 @@ int opts_load_config(struct shim_opts *o, unsigned mode, const char *path, struc
                         bad = 1;
                         continue;
                 }
-                r = opts_set(o, s, val, &d);
+                r = set_from(o, s, val, OPT_SOURCE_CONFIG, lineno, &d);
                 if (r == -ENOMEM)
                         break;
                 if (r < 0) {
@@ -537,10 +640,15 @@ int opts_load_config(struct shim_opts *o, unsigned mode, const char *path, struc
                         bad = 1;
                 }
         }
+        /* fgets ends at a read error as at the end: tell them apart */
+        read_err = r != -ENOMEM && ferror(f) ? (errno ? errno : EIO) : 0;
         fclose(f);
         /* not a problem of the file: stop, and say so rather than -EINVAL */
         if (r == -ENOMEM)
                 return diag_set(err, ENOMEM, path, lineno, NULL, "out of memory");
+        if (read_err)
+                return diag_set(err, read_err, path, 0, NULL, "cannot read the config file: %s",
+                                strerror(read_err));
         if (bad)
                 return diag_set(err, EINVAL, path, 0, NULL, "the config file has errors");
         return 0;

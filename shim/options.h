@@ -41,6 +41,23 @@ enum syslog_format_choice { SYSLOG_RFC5424, SYSLOG_RFC3164 };
 enum syslog_framing_choice { FRAMING_OCTET, FRAMING_NEWLINE };
 enum syslog_message_choice { SYSLOG_MSG_JSON, SYSLOG_MSG_CEE };
 
+/* Where a setting came from, so that a problem found after loading (an
+ * output's check) names the line that made it. */
+enum opt_source { OPT_SOURCE_CONFIG, OPT_SOURCE_CONFIG_KAFKA, OPT_SOURCE_ARGV };
+
+struct opt_origin {
+        const struct opt_spec *spec;
+        unsigned item;                  /* OPT_LIST: the index of the value it added */
+        unsigned line;                  /* the config line, 0 for the command line */
+        enum opt_source source;         /* CONFIG_KAFKA: a kafka.NAME = VALUE line */
+};
+
+struct opt_origins {
+        char *file;                     /* the config file read, or NULL */
+        struct opt_origin *v;           /* in the order the settings were made */
+        size_t n, cap;
+};
+
 struct shim_opts {
         char *type;
         char *date;
@@ -106,6 +123,8 @@ struct shim_opts {
         char *kafka_topic;
         char *kafka_property;           /* OPT_LIST of "name=value" */
         char *kafka_rejected;
+        /* filled by opts_load_config and opts_parse, read by opts_where */
+        struct opt_origins origins;
 };
 
 extern const struct opt_spec shim_options[];
@@ -116,7 +135,7 @@ void opts_free(struct shim_opts *o);
 
 /* Parse argv for one mode. On success returns the index of the first
  * operand. On a usage error returns -EINVAL with err filled (the caller
- * prints it and exits 2). */
+ * prints it and exits 2); out of memory, -ENOMEM (err says so). */
 int opts_parse(struct shim_opts *o, unsigned mode, int argc, char **argv, struct diag *err);
 
 /* Set one option from text (command line or config). Returns 0, -EINVAL
@@ -131,8 +150,17 @@ const struct opt_spec *opts_find(const char *name, unsigned mode);
  * Keys are long option names valid in mode. Every problem is printed as
  * "file:line: key: problem"; returns 0, -EINVAL (bad content), -ENOMEM
  * (it stops there; the lines before it stay applied) or -errno (cannot
- * read; err says why). */
+ * read; err says why). Read one config file per o: opts_where names the
+ * last one read. */
 int opts_load_config(struct shim_opts *o, unsigned mode, const char *path, struct diag *err);
+
+/* Point err at where the value of option name came from (for an OPT_LIST,
+ * its item-th value, from 0): err->file and err->line name the config line
+ * (err->file stays valid as long as o), err->key the key as written there
+ * ("kafka.NAME" for a kafka.NAME = VALUE line), or "--name" for the command
+ * line; a default, or a value set with opts_set, gets the name alone.
+ * err->text is left alone. */
+void opts_where(const struct shim_opts *o, const char *name, unsigned item, struct diag *err);
 
 /* Help text for a mode, and the Markdown table of docs/options.md. */
 void opts_help(FILE *f, unsigned mode);
@@ -145,10 +173,16 @@ int opts_in_config(const struct opt_spec *s);
 
 /* The rest renders the same table for people (options_doc.c). */
 
+/* Whether a librdkafka property of this name (len bytes) may carry a
+ * secret: matched without regard to case against words such as password,
+ * secret, key, token and credential, so that a misspelt or upper-cased
+ * name is hidden too. 1 when it may, else 0. */
+int opts_secret_property(const char *name, size_t len);
+
 /* The effective settings in o as a config file that loads back to the same
  * settings: every config key as "key = value", kafka properties as
- * "kafka.NAME = VALUE" lines, and those that carry a secret (passwords, an
- * inline key) commented out with their value hidden. */
+ * "kafka.NAME = VALUE" lines, and those that may carry a secret
+ * (opts_secret_property) commented out with their value hidden. */
 void opts_dump(FILE *f, const struct shim_opts *o);
 
 /* Every config key, commented out with its default after a comment saying

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 #define WRAP_COLS 76    /* comment lines of the config template */
 
@@ -45,18 +46,40 @@ static void put_value(FILE *f, const char *v)
                 fputs(v, f);
 }
 
-/* librdkafka properties whose value is a secret, by name. */
-static int secret_property(const char *name, size_t len)
+/* Whether word occurs in the len bytes at p, whatever the case. */
+static int has_word(const char *p, size_t len, const char *word)
 {
-        static const char *const words[] = { "password", "secret", "ssl.key.pem",
-                                             "sasl.oauthbearer.config" };
-        char buf[128];
+        size_t wl = strlen(word);
 
-        snprintf(buf, sizeof(buf), "%.*s", (int)len, name);
-        for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-                if (strstr(buf, words[i]))
+        for (size_t i = 0; i + wl <= len; i++)
+                if (strncasecmp(p + i, word, wl) == 0)
                         return 1;
         return 0;
+}
+
+/* librdkafka names its secrets sasl.password, ssl.key.password,
+ * ssl.keystore.password, ssl.key.pem, sasl.oauthbearer.client.secret and
+ * sasl.oauthbearer.config. The test is wider on purpose: a misspelt or
+ * upper-cased name is refused only later, by librdkafka, and a property
+ * hidden without need (ssl.key.location, a path) costs nothing. So every
+ * sasl.* property is hidden but the two that name the account and the
+ * mechanism, and any name with one of these words in any case. */
+int opts_secret_property(const char *name, size_t len)
+{
+        static const char *const words[] = { "pass", "word", "pwd", "secret", "key", "token",
+                                             "cred", "auth", "private", "pem", "jaas" };
+        static const char *const shown[] = { "sasl.username", "sasl.mechanism",
+                                             "sasl.mechanisms" };
+
+        for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+                if (has_word(name, len, words[i]))
+                        return 1;
+        if (len < 5 || strncasecmp(name, "sasl.", 5) != 0)
+                return 0;
+        for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]); i++)
+                if (len == strlen(shown[i]) && memcmp(name, shown[i], len) == 0)
+                        return 0;
+        return 1;
 }
 
 static void dump_list(FILE *f, const char *list)
@@ -65,7 +88,7 @@ static void dump_list(FILE *f, const char *list)
                 size_t len = strcspn(p, "\n");
                 const char *eq = memchr(p, '=', len);
 
-                if (eq && secret_property(p, (size_t)(eq - p)))
+                if (eq && opts_secret_property(p, (size_t)(eq - p)))
                         fprintf(f, "# kafka.%.*s = (hidden)\n", (int)(eq - p), p);
                 else if (eq) {
                         char v[4096];

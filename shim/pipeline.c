@@ -66,8 +66,10 @@ int pipeline_init(struct pipeline *p, const struct shim_opts *o)
         else if (gethostname(p->host, sizeof(p->host) - 1) < 0)
                 snprintf(p->host, sizeof(p->host), "localhost");
         p->keys = keys_new();
-        if (!p->keys || summary_keys_register(p->keys) < 0)
+        if (!p->keys || summary_keys_register(p->keys) < 0) {
+                log_msg(LOG_LVL_ERR, "out of memory");
                 return -ENOMEM;
+        }
         dir = pipeline_mappings_dir(o->mappings, tmp, sizeof(tmp));
         snprintf(p->mappings_dir, sizeof(p->mappings_dir), "%s", dir);
         r = mapping_load(&p->maps, p->mappings_dir, p->keys, 1, &err);
@@ -92,8 +94,10 @@ int pipeline_init(struct pipeline *p, const struct shim_opts *o)
                  : o->encoding == ENC_CHOICE_GELF ? ENC_GELF
                                                   : ENC_ECS;
         p->ev = event_new(p->keys);
-        if (!p->ev)
+        if (!p->ev) {
+                log_msg(LOG_LVL_ERR, "out of memory");
                 return -ENOMEM;
+        }
         return 0;
 }
 

@@ -23,6 +23,11 @@ struct sink;
 
 struct sink_ops {
         const char *name;
+        /* Check the settings open would use, as far as can be done without
+         * connecting or creating anything that lasts (may be NULL: nothing
+         * to check). Returns 0, -EINVAL with err naming the setting and
+         * where it was set (opts_where), or -ENOMEM. */
+        int (*check)(struct sink *s, struct diag *err);
         int (*open)(struct sink *s, struct diag *err);
         int (*submit)(struct sink *s, const struct event *ev);
         /* Deliver what is buffered, waiting at most until deadline_ms
@@ -53,6 +58,21 @@ struct sink {
  * there — submit and flush retry. */
 int sink_from_spec(struct sink *s, const char *spec, const struct shim_opts *o,
                    struct diag *err);
+
+/* Check every output of o->output (sink_from_spec, then its check op),
+ * before anything is opened: each problem is printed as "file:line: key:
+ * problem" (the config line of the setting), and every output is checked.
+ * Returns 0, -EINVAL (a problem was printed) or -ENOMEM (nothing is printed
+ * for it: the caller says so). */
+int sink_check_outputs(const struct shim_opts *o);
+
+/* For a check op: that the file named by option key (its item-th value,
+ * for a list; an empty path names none) can be opened for reading. Returns
+ * 0, 1 when it was not checked (a systemd credential of the service, which
+ * exists only inside it: a notice says so), or a negative errno with err
+ * naming the file and the option's line. */
+int sink_check_file(const struct shim_opts *o, const char *key, unsigned item,
+                    const char *path, struct diag *err);
 
 extern const struct sink_ops sink_file_ops;
 extern const struct sink_ops sink_journal_ops;

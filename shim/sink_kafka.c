@@ -248,12 +248,107 @@ static void kafka_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         k->fatal = 1;
 }
 
+/* librdkafka's message about a refused property, unless the property may
+ * hold a secret and the message quotes its value (for some properties it
+ * does). */
+static void refused(struct diag *err, const char *name, const char *value, const char *errstr)
+{
+        if (opts_secret_property(name, strlen(name)) && strstr(errstr, value))
+                diag_set(err, EINVAL, NULL, 0, NULL, "librdkafka refuses the value of %s (its "
+                         "message is left out: it quotes the value)", name);
+        else
+                diag_set(err, EINVAL, NULL, 0, NULL, "%s", errstr);
+}
+
+/* Whether property name holds a file name that rd_kafka_new reads. */
+static int file_property(const char *name, const char *value)
+{
+        size_t n = strlen(name);
+
+        if (strcmp(name, "ssl.ca.location") == 0 && strcmp(value, "probe") == 0)
+                return 0;       /* the system's CA store, wherever it is */
+        return (n > 9 && strcmp(name + n - 9, ".location") == 0) ||
+               strcmp(name, "sasl.kerberos.keytab") == 0;
+}
+
+/* The producer's settings: our defaults, the brokers, then every property
+ * as given, in order (a later one wins); with check_files, each file a
+ * property names must be readable too. Returns 0 with *ret_conf the
+ * caller's (to destroy, or to hand to rd_kafka_new), -EINVAL with err
+ * naming the setting and its config line, or -ENOMEM. */
+static int kafka_conf_build(const struct shim_opts *o, int check_files,
+                            rd_kafka_conf_t **ret_conf, struct diag *err)
+{
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        const char *p = o->kafka_property;
+        char errstr[512];
+        unsigned item = 0;
+        int r;
+
+        for (size_t i = 0; i < sizeof(kafka_defaults) / sizeof(kafka_defaults[0]); i++)
+                if (rd_kafka_conf_set(conf, kafka_defaults[i].name, kafka_defaults[i].value, errstr,
+                                      sizeof(errstr)) != RD_KAFKA_CONF_OK)
+                        log_msg(LOG_LVL_WARNING, "kafka: default %s: %s", kafka_defaults[i].name, errstr);
+        if (rd_kafka_conf_set(conf, "bootstrap.servers", o->kafka_brokers, errstr, sizeof(errstr)) !=
+            RD_KAFKA_CONF_OK) {
+                rd_kafka_conf_destroy(conf);
+                diag_set(err, EINVAL, NULL, 0, NULL, "%s", errstr);
+                opts_where(o, "kafka-brokers", 0, err);
+                return -EINVAL;
+        }
+        for (; p && *p; item++) {
+                size_t len = strcspn(p, "\n");
+                char *kv = strndup(p, len), *eq;
+
+                if (!kv) {
+                        rd_kafka_conf_destroy(conf);
+                        return -ENOMEM;
+                }
+                eq = strchr(kv, '=');   /* opts_set let in only NAME=VALUE */
+                *eq = '\0';
+                r = 0;
+                if (rd_kafka_conf_set(conf, kv, eq + 1, errstr, sizeof(errstr)) !=
+                    RD_KAFKA_CONF_OK) {
+                        refused(err, kv, eq + 1, errstr);
+                        opts_where(o, "kafka-property", item, err);
+                        r = -EINVAL;
+                } else if (check_files && file_property(kv, eq + 1)) {
+                        r = sink_check_file(o, "kafka-property", item, eq + 1, err);
+                }
+                free(kv);
+                if (r < 0) {
+                        rd_kafka_conf_destroy(conf);
+                        return r;
+                }
+                p += len;
+                if (*p == '\n')
+                        p++;
+        }
+        *ret_conf = conf;
+        return 0;
+}
+
+/* Every property librdkafka would be given, set and thrown away, and the
+ * files they name opened: no producer is made, nothing connects. What only
+ * rd_kafka_new checks (the contents of those files, settings that
+ * contradict each other) is found by open. */
+static int kafka_check(struct sink *s, struct diag *err)
+{
+        rd_kafka_conf_t *conf;
+        int r = kafka_conf_build(s->opts, 1, &conf, err);
+
+        if (r == 0)
+                rd_kafka_conf_destroy(conf);
+        return r;
+}
+
 static int kafka_open(struct sink *s, struct diag *err)
 {
         struct kafka_sink *k = calloc(1, sizeof(*k));
         const struct shim_opts *o = s->opts;
         rd_kafka_conf_t *conf;
         char errstr[512];
+        int r;
 
         if (!k)
                 return -ENOMEM;
@@ -266,36 +361,8 @@ static int kafka_open(struct sink *s, struct diag *err)
         else
                 snprintf(k->rejected_path, sizeof(k->rejected_path), "%s/kafka-rejected.json", o->state);
         k->topic_has_type = strstr(o->kafka_topic, "{type}") != NULL;
-        conf = rd_kafka_conf_new();
-        for (size_t i = 0; i < sizeof(kafka_defaults) / sizeof(kafka_defaults[0]); i++)
-                if (rd_kafka_conf_set(conf, kafka_defaults[i].name, kafka_defaults[i].value, errstr,
-                                      sizeof(errstr)) != RD_KAFKA_CONF_OK)
-                        log_msg(LOG_LVL_WARNING, "kafka: default %s: %s", kafka_defaults[i].name, errstr);
-        if (rd_kafka_conf_set(conf, "bootstrap.servers", o->kafka_brokers, errstr, sizeof(errstr)) !=
-            RD_KAFKA_CONF_OK) {
-                rd_kafka_conf_destroy(conf);
-                return diag_set(err, EINVAL, NULL, 0, "kafka-brokers", "%s", errstr);
-        }
-        if (o->kafka_property) {
-                char *list = strdup(o->kafka_property), *save = NULL, *kv;
-                if (!list) {
-                        rd_kafka_conf_destroy(conf);
-                        return -ENOMEM;
-                }
-                for (kv = strtok_r(list, "\n", &save); kv; kv = strtok_r(NULL, "\n", &save)) {
-                        char *eq = strchr(kv, '=');
-                        *eq = '\0';
-                        if (rd_kafka_conf_set(conf, kv, eq + 1, errstr, sizeof(errstr)) !=
-                            RD_KAFKA_CONF_OK) {
-                                int r = diag_set(err, EINVAL, NULL, 0, "kafka-property", "%s: %s", kv,
-                                                 errstr);
-                                free(list);
-                                rd_kafka_conf_destroy(conf);
-                                return r;
-                        }
-                }
-                free(list);
-        }
+        if ((r = kafka_conf_build(o, 0, &conf, err)) < 0)
+                return r;
         rd_kafka_conf_set_opaque(conf, k);
         rd_kafka_conf_set_dr_msg_cb(conf, kafka_dr);
         rd_kafka_conf_set_error_cb(conf, kafka_error);
@@ -442,6 +509,7 @@ static void kafka_close(struct sink *s)
 
 const struct sink_ops sink_kafka_ops = {
         .name = "kafka",
+        .check = kafka_check,
         .open = kafka_open,
         .submit = kafka_submit,
         .flush = kafka_flush,

@@ -2,11 +2,15 @@
 """The config file that `make install` puts in /etc, and check-config: the
 file's generated part is the option table's (every key, its default), each
 commented default loads as that default, every problem in a file is named
-as FILE:LINE: KEY: PROBLEM with exit 2, and the effective settings it
-prints load back to themselves, secrets left out."""
+as FILE:LINE: KEY: PROBLEM with exit 2 (the outputs' settings too: the
+syslog target and TLS files, Kafka properties, checked without
+connecting), and the effective settings it prints load back to
+themselves, secrets left out whatever their spelling."""
 
 import os
 import re
+import shutil
+import subprocess
 
 import pytest
 
@@ -87,13 +91,29 @@ def test_settings_load_back_to_themselves(run, tmp_path):
 
 def test_secrets_are_not_printed(run, tmp_path):
     text = MAPPINGS + ("kafka.sasl.password = hunter2\nkafka.ssl.key.password = hunter3\n"
+                       "kafka.SASL.Password = hunter4\nkafka.sasl.pasword = hunter5\n"
+                       "kafka.Ssl.Keystore.Password = hunter6\n"
                        "kafka.sasl.username = shim\n")
     rc, out, err = run("check-config", write(tmp_path, text))
     assert rc == 0, err
-    assert "hunter" not in out
-    assert "# kafka.sasl.password = (hidden)" in settings(out)
-    assert "# kafka.ssl.key.password = (hidden)" in settings(out)
+    assert "hunter" not in out + err
+    for name in ("sasl.password", "ssl.key.password", "SASL.Password", "sasl.pasword",
+                 "Ssl.Keystore.Password"):
+        assert f"# kafka.{name} = (hidden)" in settings(out)
     assert "kafka.sasl.username = shim" in settings(out)
+
+
+@pytest.mark.parametrize("line", [
+    "kafka.SASL.Password = hunter2",            # no such property (names are lower-case)
+    "kafka.sasl.pasword = hunter2",
+    "kafka-property = =hunter2",                # no name
+    "kafka.sasl.oauthbearer.method = hunter2",  # an enum, or not in this build
+])
+def test_secrets_are_not_printed_in_errors(run, tmp_path, line):
+    rc, out, err = run("check-config", write(tmp_path, f"output = kafka\n{line}\n" + MAPPINGS))
+    assert rc == 2, out
+    assert "hunter2" not in out + err
+    assert f"{tmp_path}/shim.conf:2: " in err
 
 
 # one bad line each: what check-config must say about it
@@ -121,6 +141,113 @@ def test_every_problem_is_named_with_file_and_line(run, tmp_path):
     for i, (line, problem) in enumerate(BAD):
         want = f"smartermail-shim: {path}:{i + 3}: {problem}"
         assert want in err.splitlines(), f"no {want!r} in:\n{err}"
+
+
+# the outputs' settings, checked without connecting: the lines of a config
+# file (MAPPINGS after them), the line at fault, its key as written, the problem
+TLS = "output = syslog\nsyslog-target = tls://logs.example.com:6514\n"
+OUTPUT_BAD = [
+    ("output = stdout,nowhere\n", 1, "output",
+     "'nowhere' is not an output (stdout, file:PATH, journald, syslog, kafka)"),
+    ("output = stdout,stdout,stdout,stdout,stdout\n", 1, "output", "at most 4 outputs"),
+    ("output = syslog\nsyslog-target = tcpp://logs.example.com:514\n", 2, "syslog-target",
+     "'tcpp://logs.example.com:514': use udp://, tcp://, tls://, relp://HOST:PORT or unix:///PATH"),
+    ("output = syslog\nsyslog-target = tcp://logs.example.com\n", 2, "syslog-target",
+     "'tcp://logs.example.com': no :PORT"),
+    ("output = syslog\nsyslog-target = unix://dev/log\n", 2, "syslog-target",
+     "'unix://dev/log': unix:// needs an absolute socket path"),
+    (TLS + "syslog-tls-ca = /nonexistent/ca.pem\n", 3, "syslog-tls-ca",
+     "/nonexistent/ca.pem: No such file or directory"),
+    (TLS + "syslog-tls-cert = /nonexistent/client.pem\n", 3, "syslog-tls-cert",
+     "/nonexistent/client.pem: No such file or directory"),
+    (TLS + "syslog-tls-cert = {pki}/client.pem\nsyslog-tls-key = /nonexistent/client.key\n", 4,
+     "syslog-tls-key", "/nonexistent/client.key: No such file or directory"),
+    (TLS + "syslog-tls-key = {pki}/client.key\n", 3, "syslog-tls-key",
+     "a key without syslog-tls-cert is not used"),
+    (TLS + "syslog-tls-ca = {pki}/not-a-cert.pem\n", 3, "syslog-tls-ca",
+     "cannot load the CA certificates from {pki}/not-a-cert.pem"),
+    (TLS + "syslog-tls-cert = {pki}/client.pem\nsyslog-tls-key = {pki}/other.key\n", 3,
+     "syslog-tls-cert",
+     "cannot load the client certificate and its key from {pki}/client.pem and {pki}/other.key"),
+    ("output = kafka\nkafka.no.such.property = 1\n", 2, "kafka.no.such.property",
+     'No such configuration property: "no.such.property"'),
+    ("output = kafka\nkafka.compression.codec = zip\n", 2, "kafka.compression.codec",
+     'Invalid value "zip" for configuration property "compression.codec"'),
+    ("output = kafka\nkafka-property = linger.ms=soon\n", 2, "kafka-property",
+     'Invalid value for configuration property "queue.buffering.max.ms"'),
+    ("output = kafka\nkafka.ssl.ca.location = /nonexistent/ca.pem\n", 2,
+     "kafka.ssl.ca.location", "/nonexistent/ca.pem: No such file or directory"),
+]
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    """A client certificate and its key, another key, and a file that is no
+    certificate."""
+    if not shutil.which("openssl"):
+        pytest.skip("no openssl command")
+    d = tmp_path_factory.mktemp("pki")
+    for name in ("client", "other"):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-subj", f"/CN={name}", "-days", "2",
+                        "-keyout", str(d / f"{name}.key"), "-out", str(d / f"{name}.pem")],
+                       check=True, capture_output=True)
+    (d / "not-a-cert.pem").write_text("not a certificate\n")
+    return str(d)
+
+
+@pytest.mark.parametrize("text,line,key,problem", OUTPUT_BAD)
+def test_output_settings_are_checked(run, tmp_path, pki, text, line, key, problem):
+    path = write(tmp_path, text.format(pki=pki) + MAPPINGS)
+    rc, out, err = run("check-config", path)
+    assert rc == 2, out
+    assert out == ""
+    want = f"smartermail-shim: {path}:{line}: {key}: {problem.format(pki=pki)}"
+    assert want in err.splitlines(), f"no {want!r} in:\n{err}"
+
+
+def test_every_output_is_checked(run, tmp_path):
+    """One problem in each output, and one in the mappings: all of them said."""
+    path = write(tmp_path, "mappings = /nonexistent\n"
+                           "output = syslog,kafka,nowhere\n"
+                           "syslog-target = tcpp://logs.example.com:514\n"
+                           "kafka.compression.codec = zip\n")
+    rc, out, err = run("check-config", path)
+    assert rc == 2, out
+    for want in ("mappings: /nonexistent: No such file or directory", f"{path}:2: output: ",
+                 f"{path}:3: syslog-target: ", f"{path}:4: kafka.compression.codec: "):
+        assert want in err, f"no {want!r} in:\n{err}"
+
+
+def test_good_output_settings_pass(run, tmp_path, pki):
+    """Every output with settings that load, TLS material included; nothing
+    is connected to (the receivers named do not exist)."""
+    text = (f"output = file:{tmp_path}/events.json,journald,syslog,kafka\n"
+            "syslog-target = tls://logs.example.invalid:6514\n"
+            "syslog-tls-ca = /etc/ssl/certs/ca-certificates.crt\n"
+            f"syslog-tls-cert = {pki}/client.pem\nsyslog-tls-key = {pki}/client.key\n"
+            "kafka-brokers = kafka1.example.invalid:9093\n"
+            "kafka.security.protocol = SASL_SSL\nkafka.sasl.mechanism = SCRAM-SHA-512\n"
+            "kafka.sasl.username = shim\nkafka.sasl.password = not-a-secret\n"
+            "kafka.ssl.ca.location = probe\nkafka-property = linger.ms=20\n")
+    if not os.path.exists("/etc/ssl/certs/ca-certificates.crt"):
+        text = text.replace("syslog-tls-ca = /etc/ssl/certs/ca-certificates.crt\n", "")
+    rc, out, err = run("check-config", write(tmp_path, text + MAPPINGS))
+    assert rc == 0, err
+    assert err == ""
+    assert "syslog-target = tls://logs.example.invalid:6514" in settings(out)
+
+
+def test_a_credential_of_the_service_is_not_checked(run, tmp_path, pki):
+    """A file under /run/credentials/ (LoadCredential=) exists only inside the
+    service: from a shell it is named, not refused."""
+    key = "/run/credentials/smartermail-shim.service/client.key"
+    if os.path.exists(key):
+        pytest.skip(f"{key} exists here")
+    text = TLS + f"syslog-tls-cert = {pki}/client.pem\nsyslog-tls-key = {key}\n"
+    rc, out, err = run("check-config", write(tmp_path, text + MAPPINGS))
+    assert rc == 0, err
+    assert f"syslog-tls-key: {key} is a credential of the service; not checked here" in err
 
 
 @pytest.mark.parametrize("text,problem", [

@@ -13,7 +13,8 @@
 # build and run the same tests plain and with the sanitizers. Run directly,
 # it asks make to do that (any arguments go to make).
 #
-#   test_alloc     the Nth malloc/calloc/realloc/strdup fails
+#   test_alloc     the Nth malloc/calloc/realloc/strdup fails (also in main.c's
+#                  commands: built as is, its main renamed shim_main)
 #   test_ckpt_io   checkpoint writes: ENOSPC, EIO, short writes, a crash
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 2
@@ -42,6 +43,15 @@ declare -A wrap=(
         [test_ckpt_io]="-Wl,--wrap=open,--wrap=write,--wrap=fsync,--wrap=close,--wrap=rename"
 )
 declare -A wrappers=([test_alloc]=inject_alloc.c [test_ckpt_io]=inject_io.c)
+# Tests that call main.c's main() as shim_main(): the object the binary is
+# made of, the symbol renamed, so that the test keeps its own main().
+declare -A with_main=([test_alloc]=1)
+
+if ! "$cc" "${cflags[@]}" -c -o "$out/main.o" shim/main.c ||
+        ! objcopy --redefine-sym main=shim_main "$out/main.o" "$out/shim_main.o"; then
+        echo "shim/main.c: build for the tests failed" >&2
+        exit 2
+fi
 
 status=0
 for src in tests/fault/test_*.c; do
@@ -51,8 +61,10 @@ for src in tests/fault/test_*.c; do
                 echo "$t: no wrap flags in tests/fault/run.sh" >&2
                 exit 2
         fi
+        extra=()
+        [ -n "${with_main[$t]:-}" ] && extra=("$out/shim_main.o")
         if ! "$cc" "${cflags[@]}" -Itests/unit -Itests/fault "${ldflags[@]}" -o "$bin" \
-                "$src" "tests/fault/${wrappers[$t]}" "${wrap[$t]}" "${libs[@]}"; then
+                "$src" "tests/fault/${wrappers[$t]}" "${extra[@]}" "${wrap[$t]}" "${libs[@]}"; then
                 echo "$t: build failed" >&2
                 exit 2
         fi

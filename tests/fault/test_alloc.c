@@ -9,7 +9,12 @@
  *               and samples log and a file of long lines, fed in pieces,
  *               norm_record, encode_json;
  *   checkpoint  ckpt_commit over an older checkpoint, then ckpt_load;
- *   config      opts_load_config of a file that sets every kind of key.
+ *   config      opts_load_config of a file that sets every kind of key;
+ *   exit status main.c's commands (shim_main: see run.sh) loading a config:
+ *               check-config of a good file and of a bad one, run --config
+ *               with an output that is not one. Out of memory must exit 1,
+ *               and say so; never 2, which is for configuration errors
+ *               (systemd does not restart after it).
  * A parse may also succeed past a failed allocation where the code chose to
  * degrade (the frame keeps what fits, as at its ceiling): its events must
  * then be the clean run's, except records flagged truncated that keep the
@@ -569,6 +574,120 @@ static void config_end(void *ctx, int r, int failed, unsigned long n)
         opts_free(&c->o);
 }
 
+/* ---- exit status ------------------------------------------------------ */
+
+int shim_main(int argc, char **argv);   /* main.c's main(), renamed by run.sh */
+
+#define EXIT_ARGS_MAX 8
+
+/* Every output that has a check (syslog: the target; kafka: each property
+ * set on a librdkafka configuration). */
+static const char exit_config_good[] =
+        "mappings = mappings\n"
+        "timezone = America/Chicago\n"
+        "host-name = mail01\n"
+        "output = stdout,syslog,kafka\n"
+        "syslog-target = udp://127.0.0.1:514\n"
+        "kafka-brokers = 127.0.0.1:9092\n"
+        "kafka.security.protocol = SASL_SSL\n"
+        "kafka.sasl.mechanism = PLAIN\n"
+        "kafka.sasl.username = shim\n"
+        "kafka.sasl.password = not-a-real-secret\n"
+        "kafka-property = linger.ms=5\n"
+        "max-record-bytes = 128K\n";
+
+struct exit_ctx {
+        const char *name;
+        char *argv[EXIT_ARGS_MAX + 1];  /* and a NULL, as main() gets it */
+        int argc;
+        int want;               /* the status of a run without a failure */
+        int may_absorb;         /* a failure may be absorbed (pipeline_init
+                                   degrades): want is then right too */
+        int null_fd, capture_fd;
+        int status;
+};
+
+/* args: up to EXIT_ARGS_MAX, ended early by a NULL */
+static void exit_setup(struct exit_ctx *c, const char *name, int want, int may_absorb,
+                       const char *const *args)
+{
+        memset(c, 0, sizeof(*c));
+        c->name = name;
+        c->want = want;
+        c->may_absorb = may_absorb;
+        for (; c->argc < EXIT_ARGS_MAX && args[c->argc]; c->argc++) {
+                c->argv[c->argc] = strdup(args[c->argc]);
+                assert_non_null(c->argv[c->argc]);
+        }
+}
+
+static void exit_teardown(struct exit_ctx *c)
+{
+        for (int i = 0; i < c->argc; i++)
+                free(c->argv[i]);
+}
+
+static void exit_begin(void *ctx)
+{
+        struct exit_ctx *c = ctx;
+        FILE *f = tmpfile();
+
+        assert_non_null(f);
+        c->capture_fd = dup(fileno(f));
+        fclose(f);
+        c->null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        assert_true(c->capture_fd >= 0 && c->null_fd >= 0);
+}
+
+/* The command with its standard output dropped and its standard error
+ * kept for exit_end. Returns -ENOMEM for the status of out of memory. */
+static int exit_run(void *ctx)
+{
+        struct exit_ctx *c = ctx;
+        int out = dup(STDOUT_FILENO), err = dup(STDERR_FILENO);
+
+        fflush(stdout);
+        dup2(c->null_fd, STDOUT_FILENO);
+        dup2(c->capture_fd, STDERR_FILENO);
+        c->status = shim_main(c->argc, c->argv);
+        fflush(stdout);
+        dup2(out, STDOUT_FILENO);
+        dup2(err, STDERR_FILENO);
+        close(out);
+        close(err);
+        return c->status == 1 ? -ENOMEM : 0;
+}
+
+static void exit_end(void *ctx, int r, int failed, unsigned long n)
+{
+        struct exit_ctx *c = ctx;
+        char text[8192];
+        ssize_t got;
+        int ok, oom;
+
+        (void)r;
+        assert_int_equal(lseek(c->capture_fd, 0, SEEK_SET), 0);
+        got = read(c->capture_fd, text, sizeof(text) - 1);
+        assert_true(got >= 0);
+        text[got] = '\0';
+        close(c->capture_fd);
+        close(c->null_fd);
+        oom = strstr(text, "out of memory") != NULL;
+        if (!failed)
+                ok = c->status == c->want && !oom;
+        else
+                ok = (c->status == 1 && oom) || (c->may_absorb && c->status == c->want && !oom);
+        if (!ok && failed)
+                print_error("%s, N=%lu: exit status %d, want 1 saying out of memory%s; it "
+                            "said:\n%s\n", c->name, n, c->status,
+                            c->may_absorb ? " (or a clean run's)" : "", text);
+        else if (!ok)
+                print_error("%s: exit status %d, want %d; it said:\n%s\n", c->name, c->status,
+                            c->want, text);
+        if (!ok)
+                fail();
+}
+
 /* ---- the driver ------------------------------------------------------- */
 
 static void leak_check(const char *name, unsigned long n, int persist)
@@ -704,12 +823,48 @@ static void test_alloc_config(void **state)
         tu_rmdir(c.dir);
 }
 
+/* check-config of a good file (0, or 1 out of memory), of one with a bad
+ * line (2, or 1), and run --config FILE --output stdout,bogus (2, or 1). */
+static void test_alloc_exit_status(void **state)
+{
+        char dir[256], good[300], bad[300], bad_text[sizeof(exit_config_good) + 32];
+        const struct {
+                const char *name;
+                int want, may_absorb;
+                const char *args[EXIT_ARGS_MAX];
+        } cases[] = {
+                { "check-config, good", 0, 1, { "smartermail-shim", "check-config", good } },
+                { "check-config, bad line", 2, 0, { "smartermail-shim", "check-config", bad } },
+                { "run, bad output", 2, 0, { "smartermail-shim", "run", "--config", good,
+                                             "--output", "stdout,bogus" } },
+        };
+        struct exit_ctx c;
+
+        (void)state;
+        tu_tmpdir(dir, sizeof(dir));
+        tu_write_file(dir, "good.conf", exit_config_good);
+        snprintf(bad_text, sizeof(bad_text), "%sencoding = xml\n", exit_config_good);
+        tu_write_file(dir, "bad.conf", bad_text);
+        snprintf(good, sizeof(good), "%s/good.conf", dir);
+        snprintf(bad, sizeof(bad), "%s/bad.conf", dir);
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+                const struct fault_op op = { cases[i].name, exit_begin, exit_run, exit_end };
+
+                exit_setup(&c, cases[i].name, cases[i].want, cases[i].may_absorb,
+                           cases[i].args);
+                run_op(&op, &c);
+                exit_teardown(&c);
+        }
+        tu_rmdir(dir);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_alloc_parse),
                 cmocka_unit_test(test_alloc_checkpoint),
                 cmocka_unit_test(test_alloc_config),
+                cmocka_unit_test(test_alloc_exit_status),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,7 @@ import random
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -648,6 +649,28 @@ def test_config_reports_every_error(env):
     assert f"{cfg}:1: colour: unknown key" in err
     assert f"{cfg}:3: quiet-ms: " in err
     assert f"{cfg}:4: expected key = value" in err
+
+
+def test_output_settings_exit_2_before_connecting(env):
+    """The outputs' settings are checked before any output opens: a bad
+    Kafka property stops run with status 2 naming its line, and the syslog
+    receiver before it (a listening socket) sees no connection."""
+    sh = env.shim
+    with socket.socket() as receiver:
+        receiver.bind(("127.0.0.1", 0))
+        receiver.listen()
+        receiver.setblocking(False)
+        port = receiver.getsockname()[1]
+        cfg = write_config(env, f"logs = {env.logs}\nstate = {env.state}\n"
+                                f"output = syslog,kafka\nsyslog-target = tcp://127.0.0.1:{port}\n"
+                                "kafka.no.such.property = 1\n")
+        sh.start("--config", cfg, config_only=True, wait_ready=False)
+        assert sh.wait_exit() == 2
+        assert (f'{cfg}:5: kafka.no.such.property: No such configuration property: '
+                f'"no.such.property"') in sh.stderr(), sh.stderr()
+        with pytest.raises(BlockingIOError):
+            receiver.accept()
+    assert not os.path.exists(os.path.join(env.state, "checkpoint.json"))
 
 
 @pytest.mark.parametrize("value,ok", [("49", False), ("50", True), ("51", True),

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* options.c: the option table itself (unique names, real sentences,
- * defaults that parse, enum choices), and opts_parse on good and bad
- * command lines, the result compared option by option as text. */
+ * defaults that parse, enum choices), opts_parse on good and bad command
+ * lines, the result compared option by option as text, and opts_where
+ * naming the config line or command-line option a value came from. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -234,6 +235,10 @@ static const struct set_row set_rows[] = {
         { "max-record-bytes", "99999999999999999999999", -EINVAL, "65536" },
         { "timezone", "Europe/Berlin", 0, "Europe/Berlin" },
         { "timezone", "", 0, "" },
+        { "kafka-property", "acks=all", 0, "acks=all" },
+        { "kafka-property", "", 0, "(null)" },
+        { "kafka-property", "acks", -EINVAL, "(null)" },
+        { "kafka-property", "=hunter2", -EINVAL, "(null)" },   /* not quoted back */
 };
 
 static void test_opts_set(void **state)
@@ -258,6 +263,9 @@ static void test_opts_set(void **state)
                 if (rc < 0) {
                         tu_str_equal(what, row->name, err.key);
                         assert_true(err.text[0] != '\0');
+                        /* what follows a '=' may be a secret */
+                        if (strchr(row->value, '='))
+                                assert_null(strstr(err.text, strchr(row->value, '=') + 1));
                 }
                 opt_text(&o, s, got, sizeof(got));
                 tu_str_equal(what, row->want, got);
@@ -391,6 +399,82 @@ static void test_opts_parse_again(void **state)
         opts_free(&o);
 }
 
+/* ---- opts_where -------------------------------------------------------- */
+
+/* A config file, then a command line over it, as run loads them. */
+static const char where_config[] =
+        "# comment\n"
+        "output = syslog\n"
+        "kafka.sasl.mechanism = PLAIN\n"
+        "kafka-property = acks=all\n"
+        "syslog-target = tcp://a:1\n"
+        "kafka.client.id = x\n"
+        "syslog-target = tcp://b:2\n";
+
+static const char *const where_argv[] = { "run", "--kafka-property", "linger.ms=5",
+                                          "--output", "stdout", NULL };
+
+struct where_row {
+        const char *name;
+        unsigned item;
+        const char *want;       /* "LINE KEY", LINE "-" when no file is named */
+};
+
+static const struct where_row where_rows[] = {
+        { "output", 0, "- --output" },                  /* the command line wins */
+        { "syslog-target", 0, "7 syslog-target" },      /* the last line wins */
+        { "kafka-property", 0, "3 kafka.sasl.mechanism" },
+        { "kafka-property", 1, "4 kafka-property" },
+        { "kafka-property", 2, "6 kafka.client.id" },
+        { "kafka-property", 3, "- --kafka-property" },
+        { "kafka-property", 4, "- kafka-property" },    /* no such value */
+        { "kafka-brokers", 0, "- kafka-brokers" },      /* the default */
+};
+
+static void test_opts_where(void **state)
+{
+        char dir[256], path[300], *argv[8] = { 0 };
+        struct shim_opts o;
+        struct diag err = { 0 };
+        int argc = 0;
+
+        (void)state;
+        tu_tmpdir(dir, sizeof(dir));
+        tu_write_file(dir, "shim.conf", where_config);
+        snprintf(path, sizeof(path), "%s/shim.conf", dir);
+        assert_int_equal(opts_defaults(&o), 0);
+        assert_int_equal(opts_load_config(&o, MODE_RUN, path, &err), 0);
+        for (; where_argv[argc]; argc++)
+                assert_non_null(argv[argc] = strdup(where_argv[argc]));
+        assert_int_equal(opts_parse(&o, MODE_RUN, argc, argv, &err), argc);
+        for (size_t i = 0; i < ARRAY_SIZE(where_rows); i++) {
+                const struct where_row *row = &where_rows[i];
+                struct diag d = { .file = "stale", .line = 99 };
+                char got[256], what[64];
+
+                snprintf(d.text, sizeof(d.text), "kept");
+                opts_where(&o, row->name, row->item, &d);
+                if (d.file) {
+                        tu_str_equal("opts_where: file", path, d.file);
+                        snprintf(got, sizeof(got), "%u %s", d.line, d.key);
+                } else {
+                        assert_int_equal(d.line, 0);
+                        snprintf(got, sizeof(got), "- %s", d.key);
+                }
+                snprintf(what, sizeof(what), "opts_where %s #%u", row->name, row->item);
+                tu_str_equal(what, row->want, got);
+                tu_str_equal(what, "kept", d.text);
+        }
+        /* err->key itself as the name */
+        snprintf(err.key, sizeof(err.key), "syslog-target");
+        opts_where(&o, err.key, 0, &err);
+        tu_str_equal("opts_where on its own key", "syslog-target", err.key);
+        for (int i = 0; i < argc; i++)
+                free(argv[i]);
+        opts_free(&o);
+        tu_rmdir(dir);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -399,6 +483,7 @@ int main(void)
                 cmocka_unit_test(test_opts_set),
                 cmocka_unit_test(test_opts_parse),
                 cmocka_unit_test(test_opts_parse_again),
+                cmocka_unit_test(test_opts_where),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -78,6 +78,25 @@ static const struct dump_row dump_rows[] = {
         { "kafka-property", "ssl.key.pem=-----BEGIN", "# kafka.ssl.key.pem = (hidden)\n" },
         { "kafka-property", "sasl.oauthbearer.client.secret=x",
           "# kafka.sasl.oauthbearer.client.secret = (hidden)\n" },
+        /* secrets by any spelling: case, typos, unknown names */
+        { "kafka-property", "SASL.Password=hunter2", "# kafka.SASL.Password = (hidden)\n" },
+        { "kafka-property", "sasl.pasword=hunter2", "# kafka.sasl.pasword = (hidden)\n" },
+        { "kafka-property", "sasl.passwd=hunter2", "# kafka.sasl.passwd = (hidden)\n" },
+        { "kafka-property", "SSL.KEYSTORE.PASSWORD=x",
+          "# kafka.SSL.KEYSTORE.PASSWORD = (hidden)\n" },
+        { "kafka-property", "sasl.oauthbearer.config=x",
+          "# kafka.sasl.oauthbearer.config = (hidden)\n" },
+        { "kafka-property", "ssl.key.location=/k", "# kafka.ssl.key.location = (hidden)\n" },
+        { "kafka-property", "my.api.token=x", "# kafka.my.api.token = (hidden)\n" },
+        { "kafka-property", "sasl.aws.credentials=x", "# kafka.sasl.aws.credentials = (hidden)\n" },
+        { "kafka-property", "sasl.kerberos.service.name=x",
+          "# kafka.sasl.kerberos.service.name = (hidden)\n" },
+        /* and what is no secret stays readable */
+        { "kafka-property", "sasl.username=shim", "kafka.sasl.username = shim\n" },
+        { "kafka-property", "sasl.mechanism=PLAIN", "kafka.sasl.mechanism = PLAIN\n" },
+        { "kafka-property", "security.protocol=SASL_SSL",
+          "kafka.security.protocol = SASL_SSL\n" },
+        { "kafka-property", "ssl.ca.location=/ca.pem", "kafka.ssl.ca.location = /ca.pem\n" },
 };
 
 static void test_dump_lines(void **state)
