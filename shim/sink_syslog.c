@@ -897,8 +897,63 @@ static void syslog_close(struct sink *s)
         s->priv = NULL;
 }
 
+/* ---- the check before start ---------------------------------------------- */
+
+/* The target, and for tls the CA, certificate and key loaded as open loads
+ * them (parse_target, tls_setup); nothing connects. */
+static int syslog_check(struct sink *s, struct diag *err)
+{
+        static const char *const keys[] = { "syslog-tls-ca", "syslog-tls-cert", "syslog-tls-key" };
+        const struct shim_opts *o = s->opts;
+        const char *files[] = { o->syslog_tls_ca, o->syslog_tls_cert, o->syslog_tls_key };
+        const char *file;
+        struct syslog_sink y;
+        char key[sizeof(err->key)], was[sizeof(err->text)];
+        int r, unchecked = 0;
+
+        memset(&y, 0, sizeof(y));
+        y.fd = -1;
+        if ((r = parse_target(&y, o->syslog_target, err)) < 0) {
+                opts_where(o, "syslog-target", 0, err);
+                return r;
+        }
+        if (y.tr != TR_TLS)
+                return 0;
+        if (o->syslog_tls_key[0] && !o->syslog_tls_cert[0]) {
+                diag_set(err, EINVAL, NULL, 0, NULL, "a key without syslog-tls-cert is not used");
+                opts_where(o, "syslog-tls-key", 0, err);
+                return -EINVAL;
+        }
+        /* each file first, so that the message names the one that fails */
+        for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+                if ((r = sink_check_file(o, keys[i], 0, files[i], err)) < 0)
+                        return r;
+                unchecked |= r;
+        }
+        if (unchecked)
+                return 0;
+        r = tls_setup(&y, o, err);
+        if (y.ctx)
+                SSL_CTX_free(y.ctx);
+        if (r != -EINVAL)
+                return r;
+        /* tls_setup names the file where the config line goes: say it in
+         * the text instead */
+        snprintf(key, sizeof(key), "%s", err->key);
+        snprintf(was, sizeof(was), "%s", err->text);
+        file = err->file && err->file[0] ? err->file : "the system's store";
+        if (strcmp(key, "syslog-tls-cert") == 0 && o->syslog_tls_key[0])
+                diag_set(err, EINVAL, NULL, 0, NULL, "%s from %s and %s", was, file,
+                         o->syslog_tls_key);
+        else
+                diag_set(err, EINVAL, NULL, 0, NULL, "%s from %s", was, file);
+        opts_where(o, key, 0, err);
+        return r;
+}
+
 const struct sink_ops sink_syslog_ops = {
         .name = "syslog",
+        .check = syslog_check,
         .open = syslog_open,
         .submit = syslog_submit,
         .flush = syslog_flush,
