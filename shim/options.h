@@ -122,6 +122,7 @@ struct shim_opts {
         char *kafka_brokers;
         char *kafka_topic;
         char *kafka_property;           /* OPT_LIST of "name=value" */
+        char *kafka_property_file;      /* OPT_LIST of "name=path" */
         char *kafka_rejected;
         /* filled by opts_load_config and opts_parse, read by opts_where */
         struct opt_origins origins;

@@ -82,13 +82,24 @@ int opts_secret_property(const char *name, size_t len)
         return 1;
 }
 
-static void dump_list(FILE *f, const char *list)
+/* Every item of a list option as a config line of its own: kafka-property
+ * as kafka.NAME = VALUE (secrets hidden), others as KEY = ITEM. */
+static void dump_list(FILE *f, const char *key, const char *list)
 {
+        int props = strcmp(key, "kafka-property") == 0;
+
         for (const char *p = list; p && *p;) {
                 size_t len = strcspn(p, "\n");
                 const char *eq = memchr(p, '=', len);
 
-                if (eq && opts_secret_property(p, (size_t)(eq - p)))
+                if (!props) {
+                        char v[4096];
+
+                        snprintf(v, sizeof(v), "%.*s", (int)len, p);
+                        fprintf(f, "%s = ", key);
+                        put_value(f, v);
+                        fputc('\n', f);
+                } else if (eq && opts_secret_property(p, (size_t)(eq - p)))
                         fprintf(f, "# kafka.%.*s = (hidden)\n", (int)(eq - p), p);
                 else if (eq) {
                         char v[4096];
@@ -114,7 +125,7 @@ void opts_dump(FILE *f, const struct shim_opts *o)
                 if (!(s->modes & MODE_RUN) || !opts_in_config(s))
                         continue;
                 if (s->type == OPT_LIST) {
-                        dump_list(f, *(char *const *)v);
+                        dump_list(f, s->name, *(char *const *)v);
                         continue;
                 }
                 fprintf(f, "%s =", s->name);

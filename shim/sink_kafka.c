@@ -271,18 +271,134 @@ static int file_property(const char *name, const char *value)
                strcmp(name, "sasl.kerberos.keytab") == 0;
 }
 
+#define KAFKA_SECRET_MAX 65536
+
+/* The value of a property from a file (--kafka-property-file): read whole,
+ * one trailing newline (LF or CRLF) dropped, handed to librdkafka, then
+ * wiped. Never printed: errors name the file, not its contents. */
+static int set_from_file(rd_kafka_conf_t *conf, const struct shim_opts *o, unsigned item,
+                         const char *name, const char *path, struct diag *err)
+{
+        char *v = malloc(KAFKA_SECRET_MAX + 1), errstr[512];
+        size_t n = 0;
+        ssize_t got;
+        int fd, r = 0;
+
+        if (!v)
+                return -ENOMEM;
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+                r = -errno;
+                diag_set(err, -r, NULL, 0, NULL, "%s: %s", path, strerror(-r));
+                goto out;
+        }
+        while (n <= KAFKA_SECRET_MAX &&
+               (got = read(fd, v + n, KAFKA_SECRET_MAX + 1 - n)) != 0) {
+                if (got < 0 && errno == EINTR)
+                        continue;
+                if (got < 0) {
+                        r = -errno;
+                        diag_set(err, -r, NULL, 0, NULL, "%s: %s", path, strerror(-r));
+                        break;
+                }
+                n += (size_t)got;
+        }
+        close(fd);
+        if (r == 0 && n > KAFKA_SECRET_MAX)
+                r = diag_set(err, EINVAL, NULL, 0, NULL, "%s: longer than %d bytes", path,
+                             KAFKA_SECRET_MAX);
+        if (r < 0)
+                goto out;
+        if (n && v[n - 1] == '\n')
+                n--;
+        if (n && v[n - 1] == '\r')
+                n--;
+        v[n] = '\0';
+        if (rd_kafka_conf_set(conf, name, v, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+                if (strstr(errstr, v) && n)
+                        diag_set(err, EINVAL, NULL, 0, NULL, "librdkafka refuses the value of %s "
+                                 "from %s (its message is left out: it quotes the value)", name,
+                                 path);
+                else
+                        diag_set(err, EINVAL, NULL, 0, NULL, "%s (from %s)", errstr, path);
+                r = -EINVAL;
+        }
+out:
+        explicit_bzero(v, KAFKA_SECRET_MAX + 1);
+        free(v);
+        if (r < 0 && r != -ENOMEM)
+                opts_where(o, "kafka-property-file", item, err);
+        return r;
+}
+
+struct conf_build {
+        rd_kafka_conf_t *conf;
+        const struct shim_opts *o;
+        int check_files;
+        struct diag *err;
+};
+
+/* One kafka-property item. */
+static int set_property(struct conf_build *c, char *name, char *value, unsigned item)
+{
+        char errstr[512];
+
+        if (rd_kafka_conf_set(c->conf, name, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+                refused(c->err, name, value, errstr);
+                opts_where(c->o, "kafka-property", item, c->err);
+                return -EINVAL;
+        }
+        if (c->check_files && file_property(name, value))
+                return sink_check_file(c->o, "kafka-property", item, value, c->err);
+        return 0;
+}
+
+/* One kafka-property-file item. */
+static int set_property_file(struct conf_build *c, char *name, char *path, unsigned item)
+{
+        int r = c->check_files ? sink_check_file(c->o, "kafka-property-file", item, path, c->err) : 0;
+
+        return r == 0 ? set_from_file(c->conf, c->o, item, name, path, c->err) : r;
+}
+
+/* fn for each NAME=VALUE item of an OPT_LIST, in order; stops at the first
+ * error and returns it. */
+static int each_pair(struct conf_build *c, const char *list,
+                     int (*fn)(struct conf_build *c, char *name, char *value, unsigned item))
+{
+        unsigned item = 0;
+
+        for (const char *p = list; p && *p; item++) {
+                size_t len = strcspn(p, "\n");
+                char *kv = strndup(p, len), *eq;
+                int r;
+
+                if (!kv)
+                        return -ENOMEM;
+                eq = strchr(kv, '=');   /* opts_set let in only NAME=VALUE */
+                *eq = '\0';
+                r = fn(c, kv, eq + 1, item);
+                free(kv);
+                if (r < 0)
+                        return r;
+                p += len;
+                if (*p == '\n')
+                        p++;
+        }
+        return 0;
+}
+
 /* The producer's settings: our defaults, the brokers, then every property
- * as given, in order (a later one wins); with check_files, each file a
- * property names must be readable too. Returns 0 with *ret_conf the
- * caller's (to destroy, or to hand to rd_kafka_new), -EINVAL with err
- * naming the setting and its config line, or -ENOMEM. */
+ * as given, in order (a later one wins), then those read from files; with
+ * check_files, each file a property names must be readable too. Returns 0
+ * with *ret_conf the caller's (to destroy, or to hand to rd_kafka_new),
+ * -EINVAL with err naming the setting and its config line, or -ENOMEM. */
 static int kafka_conf_build(const struct shim_opts *o, int check_files,
                             rd_kafka_conf_t **ret_conf, struct diag *err)
 {
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
-        const char *p = o->kafka_property;
+        struct conf_build c = { .conf = conf, .o = o, .check_files = check_files, .err = err };
         char errstr[512];
-        unsigned item = 0;
         int r;
 
         for (size_t i = 0; i < sizeof(kafka_defaults) / sizeof(kafka_defaults[0]); i++)
@@ -296,33 +412,12 @@ static int kafka_conf_build(const struct shim_opts *o, int check_files,
                 opts_where(o, "kafka-brokers", 0, err);
                 return -EINVAL;
         }
-        for (; p && *p; item++) {
-                size_t len = strcspn(p, "\n");
-                char *kv = strndup(p, len), *eq;
-
-                if (!kv) {
-                        rd_kafka_conf_destroy(conf);
-                        return -ENOMEM;
-                }
-                eq = strchr(kv, '=');   /* opts_set let in only NAME=VALUE */
-                *eq = '\0';
-                r = 0;
-                if (rd_kafka_conf_set(conf, kv, eq + 1, errstr, sizeof(errstr)) !=
-                    RD_KAFKA_CONF_OK) {
-                        refused(err, kv, eq + 1, errstr);
-                        opts_where(o, "kafka-property", item, err);
-                        r = -EINVAL;
-                } else if (check_files && file_property(kv, eq + 1)) {
-                        r = sink_check_file(o, "kafka-property", item, eq + 1, err);
-                }
-                free(kv);
-                if (r < 0) {
-                        rd_kafka_conf_destroy(conf);
-                        return r;
-                }
-                p += len;
-                if (*p == '\n')
-                        p++;
+        r = each_pair(&c, o->kafka_property, set_property);
+        if (r == 0)
+                r = each_pair(&c, o->kafka_property_file, set_property_file);
+        if (r < 0) {
+                rd_kafka_conf_destroy(conf);
+                return r;
         }
         *ret_conf = conf;
         return 0;

@@ -10,7 +10,9 @@ themselves, secrets left out whatever their spelling."""
 import os
 import re
 import shutil
+import signal
 import subprocess
+import time
 
 import pytest
 
@@ -177,6 +179,12 @@ OUTPUT_BAD = [
      'Invalid value for configuration property "queue.buffering.max.ms"'),
     ("output = kafka\nkafka.ssl.ca.location = /nonexistent/ca.pem\n", 2,
      "kafka.ssl.ca.location", "/nonexistent/ca.pem: No such file or directory"),
+    ("output = kafka\nkafka-property-file = sasl.password=/nonexistent/pw\n", 2,
+     "kafka-property-file", "/nonexistent/pw: No such file or directory"),
+    ("output = kafka\nkafka-property-file = linger.ms={pki}/soon.txt\n", 2, "kafka-property-file",
+     'Invalid value for configuration property "queue.buffering.max.ms" (from {pki}/soon.txt)'),
+    ("output = kafka\nkafka-property-file = no.such.property={pki}/soon.txt\n", 2,
+     "kafka-property-file", 'No such configuration property: "no.such.property" (from {pki}/soon.txt)'),
 ]
 
 
@@ -193,6 +201,7 @@ def pki(tmp_path_factory):
                         "-keyout", str(d / f"{name}.key"), "-out", str(d / f"{name}.pem")],
                        check=True, capture_output=True)
     (d / "not-a-cert.pem").write_text("not a certificate\n")
+    (d / "soon.txt").write_text("soon\n")
     return str(d)
 
 
@@ -282,3 +291,31 @@ def test_deploy_snippets_are_valid(run, tmp_path):
                 rc, out, err = run("check-config", write(tmp_path, text + MAPPINGS, f))
                 assert rc == 0, f"{os.path.join(root, f)}:\n{err}"
     assert found >= 6
+
+
+def test_kafka_secret_from_a_file(run, shim, tmp_path):
+    """kafka-property-file: the value is read from the file (one newline
+    dropped) and never printed, by check-config nor by run -v with
+    librdkafka's security debugging on."""
+    pw = tmp_path / "sasl-password"
+    pw.write_text("hunter9-from-file\n")
+    text = ("output = kafka\nkafka-brokers = 127.0.0.1:9\n"
+            "kafka.security.protocol = SASL_PLAINTEXT\nkafka.sasl.mechanism = PLAIN\n"
+            f"kafka.sasl.username = shim\nkafka-property-file = sasl.password={pw}\n")
+    path = write(tmp_path, text + MAPPINGS)
+    rc, out, err = run("check-config", path)
+    assert rc == 0, err
+    assert f"kafka-property-file = sasl.password={pw}" in settings(out)
+    assert "hunter9" not in out + err
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "2026.09.18-smtpLog.log").write_text("08:00:00.000 [203.0.113.1][1] cmd: EHLO x\r\n")
+    p = subprocess.Popen([shim, "run", "--allow-root", "--config", path, "--logs", str(logs),
+                          "--state", str(tmp_path / "state"), "--from", "beginning", "-v",
+                          "--kafka-property", "debug=security,broker"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=30)
+    assert "following" in err, err
+    assert "hunter9" not in err
