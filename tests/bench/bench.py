@@ -9,28 +9,14 @@ ratios compare like with like on a noisy machine. Prints a table; with
 """
 import argparse
 import os
-import platform
-import statistics
 import subprocess
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-
-
-def machine():
-    model = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{model}, {os.cpu_count()} cores, {mem:.0f} GiB, Linux {platform.release()}"
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+from benchutil import machine, median_runs, proc_cpu_s, proc_hwm_mib  # noqa: E402
 
 
 def run(cmd, stdin=None, stdout=subprocess.DEVNULL):
@@ -43,26 +29,6 @@ def run(cmd, stdin=None, stdout=subprocess.DEVNULL):
         sys.exit(f"bench: {' '.join(cmd)} failed: {p.stderr.decode(errors='replace')}")
     wall, user, sys_, rss_kb = open(tf).read().split()[-4:]
     return float(wall), float(user) + float(sys_), int(rss_kb) / 1024
-
-
-def median_runs(fn, runs):
-    res = [fn() for _ in range(runs)]
-    return tuple(statistics.median(r[i] for r in res) for i in range(3))
-
-
-def proc_cpu_s(pid):
-    """utime + stime of a running process, in seconds."""
-    with open(f"/proc/{pid}/stat") as f:
-        parts = f.read().rsplit(")", 1)[1].split()
-    return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def proc_hwm_mib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def follow_throughput(shim, files, records, tmp):

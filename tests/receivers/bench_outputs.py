@@ -21,10 +21,8 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,36 +31,11 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+from benchutil import machine, medians, proc_cpu_s, proc_hwm_mib  # noqa: E402
 from conftest import JOURNALD_HARNESS, HOST, ZONE, Journald, Rsyslog, wait_for  # noqa: E402
 
 TIMEOUT_S = float(os.environ.get("BENCH_TIMEOUT_S", "120"))
-
-
-def machine():
-    model = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores, Linux {platform.release()}"
-
-
-def proc_cpu_s(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        parts = f.read().rsplit(")", 1)[1].split()
-    return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def proc_hwm_mib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def corpus(records):
@@ -242,7 +215,7 @@ def main():
                 sys.exit(f"bench_outputs: unknown output {name!r} (tcp, relp, journald)")
             res = [run_one(shim, files, n, os.path.join(tmp, "work"), args, make())
                    for _ in range(a.runs)]
-            rows.append((label, *(statistics.median(r[i] for r in res) for i in range(4))))
+            rows.append((label, *medians(res)))
     finally:
         if rs:
             rs.stop()
@@ -252,7 +225,7 @@ def main():
 
     print(f"\nsmartermail-shim run -> receiver: {n} events ({size / 2**20:.1f} MiB of logs), "
           f"--from beginning, median of {a.runs} run(s)")
-    print(machine())
+    print(machine(memory=False))
     print(f"{'output':<28}{'events/s':>10}{'seconds':>9}{'CPU s/100k':>12}{'peak RSS MiB':>14}")
     for label, eps, secs, cpu, hwm in rows:
         print(f"{label:<28}{eps:>10.0f}{secs:>9.2f}{cpu:>12.2f}{hwm:>14.1f}")

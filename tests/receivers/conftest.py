@@ -5,11 +5,11 @@ the reference events of `smartermail-shim parse`, and a writer of log
 records.
 
 Nothing here sleeps in order to wait: `wait_for` polls a condition every
-20 ms against a deadline (copied from tests/run/conftest.py, which other
-people edit; keep the two in step). `hold` is its opposite: it checks an
-invariant over a stretch of time that the test itself chose (an outage)."""
+20 ms against a deadline. `hold` is its opposite: it checks an invariant
+over a stretch of time that the test itself chose (an outage). Both, the
+shim_bin fixture and what Shim does with a process come from
+tests/lib/shimtest.py, shared with the daemon tests in tests/run."""
 
-import importlib.util
 import json
 import os
 import random
@@ -17,6 +17,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 
@@ -30,37 +31,17 @@ SAMPLES = os.path.join(REPO, "samples")
 CATALOG = os.path.join(REPO, "deploy", "smartermail-shim.catalog")
 ZONE = "America/Chicago"
 HOST = "mail01"
-POLL_S = 0.02
 DEADLINE_S = 20.0
+
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import shimtest  # noqa: E402
+from shimtest import ShimProcess, hold, shim_bin  # noqa: E402,F401
+from benchutil import proc_cpu_s  # noqa: E402
 
 
 def wait_for(cond, what, timeout=DEADLINE_S, on_timeout=None):
-    """Poll cond() every 20 ms until it returns something truthy, and return
-    that. At the deadline, fail with `what` (and on_timeout(), if given)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() >= deadline:
-            extra = "\n" + on_timeout() if on_timeout else ""
-            raise AssertionError(f"timed out after {timeout:.1f} s waiting for {what}{extra}")
-        time.sleep(POLL_S)
-
-
-def hold(check, seconds, until=None):
-    """Call check() every 20 ms for `seconds` (or until until() is true);
-    check raises AssertionError at the first violation. For invariants over
-    a stretch the test decided on, e.g. "the checkpoint stays put while the
-    receiver is down": there is no event to wait for."""
-    end = time.monotonic() + seconds
-    n = 0
-    while time.monotonic() < end and not (until and until()):
-        check()
-        n += 1
-        time.sleep(POLL_S)
-    check()
-    return n + 1
+    """shimtest.wait_for with this suite's deadline."""
+    return shimtest.wait_for(cond, what, timeout, on_timeout)
 
 
 def sh(*cmd, check=True, env=None):
@@ -71,20 +52,6 @@ def sh(*cmd, check=True, env=None):
 
 
 # ---- the daemon -------------------------------------------------------------
-
-def _load_run_helpers():
-    """tests/run/conftest.py as a plain module: its shim_bin fixture (the
-    binary, $SHIM or built by make, copied with mappings/ beside it) serves
-    these tests too."""
-    path = os.path.join(REPO, "tests", "run", "conftest.py")
-    spec = importlib.util.spec_from_file_location("run_helpers", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-shim_bin = _load_run_helpers().shim_bin
-
 
 def parse_events(shim_bin, paths):
     """The reference: what `parse` makes of these files, keyed by
@@ -110,79 +77,22 @@ def ev_key(ev):
     return (ev["log"]["file"]["path"], ev["log"]["offset"])
 
 
-class Shim:
+class Shim(ShimProcess):
     """The daemon as a real process: `run` with the given outputs, -v, stderr
     to a file. checkpoint() reads STATE/checkpoint.json; stats() asks with
     SIGUSR1 for the per-file read/committed offsets."""
 
-    def __init__(self, bin_path, tmp, logs, state):
-        self.bin, self.tmp, self.logs, self.state = bin_path, tmp, logs, state
-        self.proc = None
-        self.procs = []
-        self.n = 0
+    deadline_s = DEADLINE_S
+    stderr_name = "shim-stderr"
 
     def start(self, *args):
-        assert not self.running(), "already running"
-        self.n += 1
-        self.err_path = os.path.join(self.tmp, f"shim-stderr.{self.n}.txt")
-        self.cmd = [self.bin, "run", "--allow-root", "--logs", self.logs, "--state", self.state,
-                    "--from", "beginning", "--timezone", ZONE, "--host-name", HOST,
-                    "--checkpoint-interval-ms", "100", "--stats-interval-s", "0", "-v",
-                    "--allow-root", *args]   # the harnesses need root, and so do we
+        cmd = [self.bin, "run", "--allow-root", "--logs", self.logs, "--state", self.state,
+               "--from", "beginning", "--timezone", ZONE, "--host-name", HOST,
+               "--checkpoint-interval-ms", "100", "--stats-interval-s", "0", "-v",
+               "--allow-root", *args]   # the harnesses need root, and so do we
         # for a sanitizer build (make check-asan): librelp's own leak
         env = dict(os.environ, LSAN_OPTIONS="suppressions=" + os.path.join(HERE, "lsan.supp"))
-        with open(self.err_path, "wb") as err:
-            self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, env=env,
-                                         stdout=subprocess.DEVNULL, stderr=err)
-        self.procs.append(self.proc)
-        self.wait_stderr(r"info: following ", "the daemon to start")
-        return self.proc
-
-    def running(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self, timeout=DEADLINE_S):
-        """SIGTERM; returns the exit status."""
-        assert self.running(), "the daemon is not running:\n" + self.stderr()
-        self.proc.send_signal(signal.SIGTERM)
-        wait_for(lambda: self.proc.poll() is not None, "the daemon to exit", timeout,
-                 on_timeout=self.stderr)
-        return self.proc.returncode
-
-    def cleanup(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-
-    def stderr(self):
-        try:
-            with open(self.err_path, "rb") as f:
-                return f.read().decode(errors="replace")
-        except (AttributeError, FileNotFoundError):
-            return ""
-
-    def tail(self, n=3000):
-        return "daemon stderr:\n" + self.stderr()[-n:]
-
-    def wait_stderr(self, pattern, what, timeout=DEADLINE_S):
-        def cond():
-            m = re.search(pattern, self.stderr())
-            if not m and not self.running():
-                raise AssertionError(f"the daemon exited ({self.proc.returncode}) while "
-                                     f"waiting for {what}:\n{self.stderr()}")
-            return m
-        return wait_for(cond, f"{what} (stderr matching {pattern!r})", timeout,
-                        on_timeout=self.tail)
-
-    def checkpoint(self):
-        """{file name: offset}; {} before the first checkpoint."""
-        try:
-            with open(os.path.join(self.state, "checkpoint.json")) as f:
-                data = json.load(f)
-        except FileNotFoundError:
-            return {}
-        return {e["name"]: e["offset"] for e in data["files"]}
+        return self.spawn(cmd, env=env)
 
     _stat_re = re.compile(r"stats: (\S+) read=(\d+) committed=(\d+) size=(\d+)")
     _glob_re = re.compile(r"stats: records=(\d+) .*inflight=(\d+) .*paused_ms=(\d+)")
@@ -203,9 +113,7 @@ class Shim:
 
     def cpu_s(self):
         """utime + stime of the running daemon, in seconds."""
-        with open(f"/proc/{self.proc.pid}/stat") as f:
-            parts = f.read().rsplit(")", 1)[1].split()
-        return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+        return proc_cpu_s(self.proc.pid)
 
 
 @pytest.fixture

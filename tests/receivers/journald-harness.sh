@@ -42,27 +42,12 @@ JOURNALD=${JOURNALD:-/lib/systemd/systemd-journald}
 RUNDIR=/run/systemd/journal
 TIMEOUT=${HARNESS_TIMEOUT:-20}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-
-die() { echo "journald-harness: $*" >&2; exit 1; }
-log() { echo "journald-harness: $*" >&2; }
-now_ms() { date +%s%3N; }
+HARNESS_NAME=journald-harness
+# shellcheck source=harness-lib.sh
+. "$HERE/harness-lib.sh"
 
 cmd_deps() {
-    local pkgs=(systemd python3-systemd util-linux bsdutils iproute2 python3) missing=() p
-    for p in "${pkgs[@]}"; do
-        dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' || missing+=("$p")
-    done
-    if [ ${#missing[@]} -eq 0 ]; then log "deps: all present"; return 0; fi
-    log "deps: installing ${missing[*]}"
-    local made_policy=0 rc=0
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; made_policy=1
-    fi
-    { apt-get -o DPkg::Lock::Timeout=600 update -qq &&
-      DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
-          --no-install-recommends "${missing[@]}"; } || rc=$?
-    [ $made_policy -eq 1 ] && rm -f /usr/sbin/policy-rc.d
-    return $rc
+    install_missing systemd python3-systemd util-linux bsdutils iproute2 python3
 }
 
 # pid of the journald this harness started for DIR, or nothing
@@ -70,8 +55,7 @@ running_pid() {
     local pidf="$1/journald.pid" pid
     [ -s "$pidf" ] || return 0
     pid=$(cat "$pidf")
-    [ -d "/proc/$pid" ] || return 0
-    grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null && return 0
+    alive "$pid" || return 0
     [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$(readlink -f "$JOURNALD")" ] || return 0
     # the environment marks it as ours (and as this DIR's)
     tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qxF "JOURNALD_HARNESS_DIR=$1" || return 0
@@ -142,7 +126,7 @@ launch() {
     until [ -S "$RUNDIR/socket" ] && socket_owners | grep -qx "$pid" &&
           printf 'MESSAGE=journald-harness probe\nSMARTERMAIL_HARNESS_PROBE=%s\n' "$probe" | logger --journald 2>/dev/null &&
           [ -n "$(jctl "$d" -o cat SMARTERMAIL_HARNESS_PROBE="$probe" 2>/dev/null)" ]; do
-        if [ ! -d "/proc/$pid" ] || grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null; then
+        if ! alive "$pid"; then
             tail -c +$(( errofs + 1 )) "$d/journald.out" >&2 || true
             die "journald exited during start-up (see $d/journald.out)"
         fi
@@ -171,21 +155,7 @@ cmd_start() {
 
 cmd_stop() {
     [ $# -eq 1 ] || die "usage: stop DIR"
-    [ -d "$1" ] || die "no such dir $1"
-    local d pid t0 deadline
-    d=$(cd "$1" && pwd)
-    pid=$(running_pid "$d")
-    if [ -z "$pid" ]; then log "not running for $d"; rm -f "$d/journald.pid"; return 0; fi
-    t0=$(now_ms); deadline=$(( t0 + TIMEOUT * 1000 ))
-    kill -TERM "$pid" 2>/dev/null || true
-    while [ -d "/proc/$pid" ] && ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null; do
-        if [ "$(now_ms)" -ge "$deadline" ]; then
-            log "pid $pid ignored TERM for ${TIMEOUT}s, sending KILL"; kill -KILL "$pid" 2>/dev/null || true
-        fi
-        sleep 0.02
-    done
-    rm -f "$d/journald.pid"
-    log "stopped pid $pid in $(( $(now_ms) - t0 )) ms"
+    stop_harness "$1" 0.02 journald.pid
 }
 
 cmd_restart() {
@@ -216,10 +186,7 @@ cmd_clean() {
 
 cmd_status() {
     [ $# -eq 1 ] || die "usage: status DIR"
-    local d pid; d=$(cd "$1" && pwd)
-    pid=$(running_pid "$d")
-    [ -n "$pid" ] || { echo "not running"; return 1; }
-    echo "running pid $pid"; cat "$d/journal.env"
+    status_harness "$1" journal.env
 }
 
 cmd_journalctl() {
@@ -250,15 +217,8 @@ cmd_unit_exec() {
     return $rc
 }
 
-case "${1:-}" in
-    deps) shift; cmd_deps "$@" ;;
-    start) shift; cmd_start "$@" ;;
-    stop) shift; cmd_stop "$@" ;;
-    restart) shift; cmd_restart "$@" ;;
-    clean) shift; cmd_clean "$@" ;;
-    status) shift; cmd_status "$@" ;;
-    journalctl) shift; cmd_journalctl "$@" ;;
-    unit-exec) shift; cmd_unit_exec "$@" ;;
-    selftest) shift; exec /usr/bin/python3 "$HERE/journald_selftest.py" "$@" ;;
-    *) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
-esac
+cmd_selftest() {
+    exec /usr/bin/python3 "$HERE/journald_selftest.py" "$@"
+}
+
+dispatch "$@"

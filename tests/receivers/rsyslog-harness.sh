@@ -36,38 +36,17 @@ TLS_DRIVER=${RSYSLOG_TLS_DRIVER:-gtls}
 MAX_MSG=${RSYSLOG_MAX_MSG:-131072}
 TIMEOUT=${HARNESS_TIMEOUT:-20}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+HARNESS_NAME=rsyslog-harness
+# shellcheck source=harness-lib.sh
+. "$HERE/harness-lib.sh"
 
 NAMES=(udp tcp ptcp relp tls mtls relptls)
 PROTOS=(udp tcp tcp tcp tcp tcp tcp)
 
-die() { echo "rsyslog-harness: $*" >&2; exit 1; }
-log() { echo "rsyslog-harness: $*" >&2; }
-now_ms() { date +%s%3N; }
-
 # ---------------------------------------------------------------- deps
 cmd_deps() {
-    local pkgs=(rsyslog rsyslog-relp rsyslog-gnutls rsyslog-openssl openssl librelp-dev
-                pkg-config util-linux bsdutils iproute2 python3)
-    local missing=() p
-    for p in "${pkgs[@]}"; do
-        dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' || missing+=("$p")
-    done
-    if [ ${#missing[@]} -eq 0 ]; then log "deps: all present"; return 0; fi
-    log "deps: installing ${missing[*]}"
-    # Installing rsyslog would start the system rsyslogd via invoke-rc.d where
-    # there is no policy-rc.d; forbid service starts for this install only.
-    local made_policy=0
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-        chmod 755 /usr/sbin/policy-rc.d
-        made_policy=1
-    fi
-    local rc=0
-    { apt-get -o DPkg::Lock::Timeout=600 update -qq &&
-      DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
-          --no-install-recommends "${missing[@]}"; } || rc=$?
-    [ $made_policy -eq 1 ] && rm -f /usr/sbin/policy-rc.d
-    return $rc
+    install_missing rsyslog rsyslog-relp rsyslog-gnutls rsyslog-openssl openssl librelp-dev \
+        pkg-config util-linux bsdutils iproute2 python3
 }
 
 # ---------------------------------------------------------------- helpers
@@ -302,22 +281,7 @@ cmd_start() {
 
 cmd_stop() {
     [ $# -eq 1 ] || die "usage: stop DIR"
-    [ -d "$1" ] || die "no such dir $1"
-    local d pid t0 deadline
-    d=$(cd "$1" && pwd)
-    pid=$(running_pid "$d")
-    if [ -z "$pid" ]; then log "not running in $d"; rm -f "$d/harness.pid"; return 0; fi
-    t0=$(now_ms); deadline=$(( t0 + TIMEOUT * 1000 ))
-    kill -TERM "$pid" 2>/dev/null || true
-    while [ -d "/proc/$pid" ] && ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null; do
-        if [ "$(now_ms)" -ge "$deadline" ]; then
-            log "pid $pid ignored TERM for ${TIMEOUT}s, sending KILL"
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-        sleep 0.05
-    done
-    rm -f "$d/harness.pid" "$d/rsyslogd.pid"
-    log "stopped pid $pid in $(( $(now_ms) - t0 )) ms"
+    stop_harness "$1" 0.05 harness.pid rsyslogd.pid
 }
 
 cmd_restart() {
@@ -330,10 +294,7 @@ cmd_restart() {
 
 cmd_status() {
     [ $# -eq 1 ] || die "usage: status DIR"
-    local d pid; d=$(cd "$1" && pwd)
-    pid=$(running_pid "$d")
-    [ -n "$pid" ] || { echo "not running"; return 1; }
-    echo "running pid $pid"; cat "$d/ports.env"
+    status_harness "$1" ports.env
 }
 
 cmd_wait() { # DIR NAME COUNT [SECS]
@@ -352,13 +313,4 @@ cmd_selftest() {
     exec python3 "$HERE/rsyslog_selftest.py" "$@"
 }
 
-case "${1:-}" in
-    deps) shift; cmd_deps "$@" ;;
-    start) shift; cmd_start "$@" ;;
-    stop) shift; cmd_stop "$@" ;;
-    restart) shift; cmd_restart "$@" ;;
-    status) shift; cmd_status "$@" ;;
-    wait) shift; cmd_wait "$@" ;;
-    selftest) shift; cmd_selftest "$@" ;;
-    *) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
-esac
+dispatch "$@"

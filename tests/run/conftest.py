@@ -4,58 +4,23 @@ writer of real-looking SmarterMail lines that remembers where each record
 landed, and a handle on the daemon as a real process whose output file is
 read back event by event.
 
-Nothing here sleeps in order to wait: `Shim.wait_for` polls a condition
-every 20 ms and fails with a message saying what it waited for."""
+Nothing here sleeps in order to wait: `wait_for` polls a condition every
+20 ms and fails with a message saying what it waited for. It, the shim_bin
+fixture and what Shim does with a process come from tests/lib/shimtest.py,
+shared with the output tests."""
 
 import json
 import os
 import re
-import shutil
 import signal
-import subprocess
+import sys
 import time
 from dataclasses import dataclass
 
 import pytest
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-POLL_S = 0.02
-DEADLINE_S = 10.0
-
-
-@pytest.fixture(scope="session")
-def shim_bin(tmp_path_factory):
-    """The daemon binary: $SHIM if set, else ./smartermail-shim built by make
-    and copied, with mappings/ beside it where the binary looks for them, so
-    that a rebuild during the session does not change what is tested."""
-    path = os.environ.get("SHIM")
-    if not path:
-        r = subprocess.run(["make", "-s", "smartermail-shim"], cwd=REPO,
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            pytest.fail("make failed:\n" + r.stdout + r.stderr)
-        path = os.path.join(REPO, "smartermail-shim")
-    bindir = tmp_path_factory.mktemp("bin")
-    shutil.copy2(path, bindir / "smartermail-shim")
-    shutil.copytree(os.path.join(REPO, "mappings"), bindir / "mappings")
-    return str(bindir / "smartermail-shim")
-
-
-def wait_for(cond, what, timeout=DEADLINE_S, on_timeout=None):
-    """Poll cond() every 20 ms until it returns something truthy, and return
-    that. At the deadline, fail with `what` (and on_timeout(), if given, to
-    say what the state was)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() >= deadline:
-            extra = ""
-            if on_timeout:
-                extra = "\n" + on_timeout()
-            raise AssertionError(f"timed out after {timeout:.1f} s waiting for {what}{extra}")
-        time.sleep(POLL_S)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from shimtest import DEADLINE_S, REPO, ShimProcess, shim_bin, wait_for  # noqa: E402,F401
 
 
 # ---- log files ------------------------------------------------------------
@@ -219,87 +184,31 @@ def ev_flags(ev):
 
 # ---- the daemon -----------------------------------------------------------
 
-class Shim:
+class Shim(ShimProcess):
     """Starts the daemon (always with -v: the per-file statistics on SIGUSR1
     need it), reads its output and stderr, sends signals, and at teardown
     kills whatever is still running."""
 
     def __init__(self, bin_path, tmp, logs, state, out):
-        self.bin = bin_path
-        self.tmp = tmp
-        self.logs = logs
-        self.state = state
+        super().__init__(bin_path, tmp, logs, state)
         self.out_path = out
         self.out = Output(out)
-        self.proc = None
-        self.procs = []
-        self.nstarts = 0
-        self.err_path = None
         self.base_args = ["--timezone", "Etc/UTC", "--host-name", "test-host"]
 
     # -- process
     def start(self, *args, logs=None, wait_ready=True, config_only=False):
-        assert self.proc is None or self.proc.poll() is not None, "already running"
-        self.nstarts += 1
-        self.err_path = os.path.join(self.tmp, f"stderr.{self.nstarts}.txt")
         if config_only:
             cmd = [self.bin, "run", "--allow-root", "-v", *args]
         else:
             cmd = [self.bin, "run", "--allow-root", "--logs", logs or self.logs, "--state", self.state,
                    "--output", "file:" + self.out_path, "-v", *self.base_args, *args]
-        self.cmd = cmd
-        with open(self.err_path, "wb") as err:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.DEVNULL, stderr=err)
-        self.procs.append(self.proc)
-        if wait_ready:
-            self.wait_stderr(r"info: following ", "the daemon to start")
-        return self.proc
-
-    def running(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def signal(self, sig):
-        assert self.running(), "the daemon is not running:\n" + self.stderr()
-        self.proc.send_signal(sig)
-
-    def stop(self, timeout=DEADLINE_S):
-        """SIGTERM and wait for the exit; returns the exit status."""
-        self.signal(signal.SIGTERM)
-        return self.wait_exit(timeout)
-
-    def wait_exit(self, timeout=DEADLINE_S):
-        wait_for(lambda: self.proc.poll() is not None, "the daemon to exit", timeout,
-                 on_timeout=self.stderr)
-        return self.proc.returncode
+        return self.spawn(cmd, wait_ready=wait_ready)
 
     def kill9(self):
         self.proc.kill()
         self.proc.wait()
 
-    def cleanup(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-
     # -- stderr
-    def stderr(self):
-        if not self.err_path:
-            return ""
-        with open(self.err_path, "rb") as f:
-            return f.read().decode(errors="replace")
-
-    def wait_stderr(self, pattern, what, timeout=DEADLINE_S):
-        def cond():
-            m = re.search(pattern, self.stderr())
-            if not m and not self.running():
-                raise AssertionError(f"the daemon exited ({self.proc.returncode}) while "
-                                     f"waiting for {what}:\n{self.stderr()}")
-            return m
-        return wait_for(cond, f"{what} (stderr matching {pattern!r})", timeout,
-                        on_timeout=lambda: "stderr:\n" + self.stderr())
-
     def wait_read(self, name, offset, timeout=DEADLINE_S):
         """Wait until the daemon has read `name` up to `offset` bytes (from the
         per-file statistics it prints on SIGUSR1)."""
@@ -315,7 +224,7 @@ class Shim:
                 self.signal(signal.SIGUSR1)
             return False
         wait_for(cond, f"the daemon to read {name} up to byte {offset}", timeout,
-                 on_timeout=lambda: "stderr:\n" + self.stderr()[-3000:])
+                 on_timeout=self.tail)
 
     # -- output
     def events(self):
@@ -334,18 +243,8 @@ class Shim:
             self.events()
             return want - self.out.seen
         wait_for(lambda: not missing(), f"{len(want)} records in the output", timeout,
-                 on_timeout=lambda: f"missing {sorted(missing())[:5]} ...\nstderr:\n"
-                 + self.stderr()[-3000:])
+                 on_timeout=lambda: f"missing {sorted(missing())[:5]} ...\n" + self.tail())
         return self.events()
-
-    def checkpoint(self):
-        """{name: offset} from the checkpoint file, {} when there is none."""
-        try:
-            with open(os.path.join(self.state, "checkpoint.json")) as f:
-                data = json.load(f)
-        except FileNotFoundError:
-            return {}
-        return {e["name"]: e["offset"] for e in data["files"]}
 
 
 @dataclass
