@@ -34,7 +34,9 @@
 #include "stamp.h"
 
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
-#define JOURNAL_ENTRY_MAX (4u << 20)    /* bytes of one entry */
+#define JOURNAL_ENTRY_MIN (4u << 20)    /* bytes of one entry, at least */
+#define JOURNAL_ENTRY_CAP (256u << 20)  /* and at most (journald takes 768 MiB) */
+#define JOURNAL_DGRAM_MAX (128u << 10)  /* larger entries go in a memfd */
 #define JOURNAL_SNDBUF (8 << 20)        /* as libsystemd asks; the kernel may cap it */
 #define JOURNAL_WAIT_MS 10              /* for room in a full queue, per attempt */
 
@@ -152,11 +154,17 @@ static int names_for(struct journal_sink *j, const struct keys *keys)
 static int journal_open(struct sink *s, struct diag *err)
 {
         struct journal_sink *j = calloc(1, sizeof(*j));
+        uint64_t max;
 
         (void)err;
         if (!j)
                 return -ENOMEM;
-        buf_init(&j->entry, JOURNAL_ENTRY_MAX);
+        /* an entry holds the record up to three times (MESSAGE,
+         * EVENT_ORIGINAL, a field cut from it): never refuse one that
+         * --max-record-bytes lets through */
+        max = 4 * (uint64_t)s->opts->max_record_bytes + (1u << 20);
+        buf_init(&j->entry, max < JOURNAL_ENTRY_MIN ? JOURNAL_ENTRY_MIN
+                            : max > JOURNAL_ENTRY_CAP ? JOURNAL_ENTRY_CAP : (size_t)max);
         j->fd = -1;
         s->priv = j;
         return 0;
@@ -294,6 +302,10 @@ out:
 
 static int send_entry(struct journal_sink *j)
 {
+        /* a large datagram needs as much contiguous kernel memory: pass
+         * those in a memfd, as sd_journal_sendv does when one is refused */
+        if (j->entry.len > JOURNAL_DGRAM_MAX)
+                return send_memfd(j);
         if (send(j->fd, j->entry.p, j->entry.len, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
                 return 0;
         if (errno == EMSGSIZE || errno == ENOBUFS)

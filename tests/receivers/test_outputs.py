@@ -390,6 +390,29 @@ def test_journald_frozen_daemon_stays_responsive(journald, shim_env):
     assert not missing and dups == 0, (len(missing), dups)
 
 
+def test_journald_entry_larger_than_a_datagram(journald, shim_env):
+    """An entry larger than the socket's send buffer (a 1.5 MB line) goes to
+    journald in a sealed memfd, whole; the records around it as datagrams."""
+    journald.ensure()
+    sh = shim_env
+    w = Writer(sh.logs)
+    w.append(1)
+    big = "08:00:01.000 [203.0.113.9][99999999] cmd: DATA " + "x" * 1_500_000
+    with open(w.path, "a", newline="") as f:
+        f.write(big + "\r\n")
+    w.append(1)
+    sh.start("--output", "journald", "--max-record-bytes", "4M", "--no-summaries")
+    want = 3
+    wait_for(lambda: len(journald.entries(sh.logs)) >= want, f"{want} entries",
+             on_timeout=sh.tail)
+    assert sh.stop() == 0, sh.tail()
+    entries = journald.entries(sh.logs)
+    assert len(entries) == want, [entry_key(e) for e in entries]
+    originals = sorted(len(e["EVENT_ORIGINAL"]) for e in entries)
+    assert originals[-1] == len(big), f"the large record arrived with {originals[-1]} bytes"
+    assert "too large" not in sh.stderr(), sh.tail()
+
+
 # ---- 2. rsyslog, every transport --------------------------------------------
 
 TRANSPORTS = {
