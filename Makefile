@@ -16,8 +16,17 @@ WARN := -Wall -Wextra -Werror -Wswitch-enum -Wshadow -Wstrict-prototypes -Wmissi
 OPT ?= -O2 -g
 CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(EXTRA_CFLAGS) \
 	-DSHIM_VERSION='"$(VERSION)"' -DMAPPINGS_DIR='"$(PREFIX)/share/smartermail-shim/mappings"' \
+	$(SONAMES) \
 	$(shell $(PKG_CONFIG) --cflags $(LIBS_PKG))
 LDLIBS_ALL = $(shell $(PKG_CONFIG) --libs $(LIBS_PKG))
+# librelp and librdkafka are loaded when an output needs them (shim/dlib.h):
+# the binary does not link them; the tests do (they call them directly).
+DLOPEN_PKG := relp rdkafka
+LDLIBS_BIN = $(shell $(PKG_CONFIG) --libs $(filter-out $(DLOPEN_PKG),$(LIBS_PKG)))
+# the name to dlopen: the SONAME of the library the headers belong to
+soname = $(shell readelf -d $$($(PKG_CONFIG) --variable=libdir $(1))/lib$(2).so 2>/dev/null | \
+	sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+SONAMES := -DRELP_SONAME='"$(call soname,relp,relp)"' -DRDKAFKA_SONAME='"$(call soname,rdkafka,rdkafka)"'
 
 BUILD ?= build
 SRCS := $(filter-out shim/main.c,$(wildcard shim/*.c))
@@ -53,7 +62,7 @@ $(BUILD)/libshim.a: $(OBJS)
 	ar rcs $@ $^
 
 $(BIN): $(BUILD)/main.o $(BUILD)/libshim.a
-	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $^ $(LDLIBS_BIN)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libshim.a tests/unit/testutil.h
 	@mkdir -p $(BUILD)/tests

@@ -31,9 +31,32 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "dlib.h"
 #include "loop.h"
 
 #define KAFKA_MSG_MAX (8u << 20)
+
+/* librdkafka, loaded when a kafka output is first checked or opened
+ * (dlib.h): every function called, each named once here. */
+#define RDKAFKA_FUNCS(X) X(conf_destroy) X(conf_dup) X(conf_new) X(conf_set) \
+        X(conf_set_dr_msg_cb) X(conf_set_error_cb) X(conf_set_log_cb) X(conf_set_opaque) \
+        X(conf_set_stats_cb) X(destroy) X(err2str) X(fatal_error) X(flush) X(headers_copy) \
+        X(headers_destroy) X(message_headers) X(new) X(outq_len) X(poll) X(producev) \
+        X(purge) X(topic_name)
+
+#define RDKAFKA_MEMBER(f) __typeof__(rd_kafka_##f) *f;
+static struct {
+        RDKAFKA_FUNCS(RDKAFKA_MEMBER)
+} rdk;
+
+static int kafka_load(struct diag *err)
+{
+#define RDKAFKA_SYM(f) { "rd_kafka_" #f, (void **)&rdk.f },
+        static void *handle;
+        const struct dlib_sym syms[] = { RDKAFKA_FUNCS(RDKAFKA_SYM) };
+
+        return dlib_load(&handle, RDKAFKA_SONAME, syms, sizeof(syms) / sizeof(syms[0]), err);
+}
 
 struct kafka_sink {
         rd_kafka_t *rk;
@@ -76,7 +99,7 @@ static void kafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaqu
         char fatal[512];
 
         if (err == RD_KAFKA_RESP_ERR__FATAL) {
-                rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
+                rdk.fatal_error(rk, fatal, sizeof(fatal));
                 log_msg(LOG_LVL_ERR, "kafka: fatal producer error: %s", fatal);
                 k->fatal = 1;
                 return;
@@ -84,11 +107,11 @@ static void kafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaqu
         if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__TRANSPORT) {
                 if (!k->down_warned)
                         log_msg(LOG_LVL_WARNING, "kafka: %s (%s); messages wait in the queue",
-                                rd_kafka_err2str((rd_kafka_resp_err_t)err), reason);
+                                rdk.err2str((rd_kafka_resp_err_t)err), reason);
                 k->down_warned = 1;
                 return;
         }
-        log_msg(LOG_LVL_WARNING, "kafka: %s: %s", rd_kafka_err2str((rd_kafka_resp_err_t)err), reason);
+        log_msg(LOG_LVL_WARNING, "kafka: %s: %s", rdk.err2str((rd_kafka_resp_err_t)err), reason);
 }
 
 static int kafka_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
@@ -191,7 +214,7 @@ static rd_kafka_resp_err_t resend_alone(struct kafka_sink *k, const rd_kafka_mes
 
         if (!k->rk_single) {
                 /* rd_kafka_new owns the conf only when it succeeds */
-                k->rk_single = rd_kafka_new(RD_KAFKA_PRODUCER, k->single_conf, errstr,
+                k->rk_single = rdk.new(RD_KAFKA_PRODUCER, k->single_conf, errstr,
                                             sizeof(errstr));
                 if (!k->rk_single) {
                         log_msg(LOG_LVL_ERR, "kafka: second producer: %s", errstr);
@@ -199,17 +222,17 @@ static rd_kafka_resp_err_t resend_alone(struct kafka_sink *k, const rd_kafka_mes
                 }
                 k->single_conf = NULL;
         }
-        if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-            !(copy = rd_kafka_headers_copy(hdrs)))
+        if (rdk.message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            !(copy = rdk.headers_copy(hdrs)))
                 return RD_KAFKA_RESP_ERR__FAIL;
-        e = rd_kafka_producev(k->rk_single, RD_KAFKA_V_TOPIC(rd_kafka_topic_name(m->rkt)),
+        e = rdk.producev(k->rk_single, RD_KAFKA_V_TOPIC(rdk.topic_name(m->rkt)),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                               RD_KAFKA_V_KEY(m->key, m->key_len),
                               RD_KAFKA_V_VALUE(m->payload, m->len),
                               RD_KAFKA_V_HEADERS(copy),
                               RD_KAFKA_V_OPAQUE(m->_private), RD_KAFKA_V_END);
         if (e && copy)
-                rd_kafka_headers_destroy(copy);        /* producev owns it only on success */
+                rdk.headers_destroy(copy);        /* producev owns it only on success */
         if (!e)
                 k->resent++;
         return e;
@@ -237,14 +260,14 @@ static void kafka_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
                         return;
         }
         if (permanent(e)) {
-                reject(k, seq, rd_kafka_err2str(e), rd_kafka_topic_name(m->rkt), m->payload,
+                reject(k, seq, rdk.err2str(e), rdk.topic_name(m->rkt), m->payload,
                        m->len);
                 return;
         }
         /* with no message timeout only a fatal error or a failed re-send
          * gets here: leave it unacknowledged, so the checkpoint stays before
          * it, and stop */
-        log_msg(LOG_LVL_ERR, "kafka: delivery failed: %s", rd_kafka_err2str(e));
+        log_msg(LOG_LVL_ERR, "kafka: delivery failed: %s", rdk.err2str(e));
         k->fatal = 1;
 }
 
@@ -314,7 +337,7 @@ static int set_from_file(rd_kafka_conf_t *conf, const struct shim_opts *o, unsig
         if (n && v[n - 1] == '\r')
                 n--;
         v[n] = '\0';
-        if (rd_kafka_conf_set(conf, name, v, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+        if (rdk.conf_set(conf, name, v, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
                 if (strstr(errstr, v) && n)
                         diag_set(err, EINVAL, NULL, 0, NULL, "librdkafka refuses the value of %s "
                                  "from %s (its message is left out: it quotes the value)", name,
@@ -343,7 +366,7 @@ static int set_property(struct conf_build *c, char *name, char *value, unsigned 
 {
         char errstr[512];
 
-        if (rd_kafka_conf_set(c->conf, name, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+        if (rdk.conf_set(c->conf, name, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
                 refused(c->err, name, value, errstr);
                 opts_where(c->o, "kafka-property", item, c->err);
                 return -EINVAL;
@@ -396,18 +419,22 @@ static int each_pair(struct conf_build *c, const char *list,
 static int kafka_conf_build(const struct shim_opts *o, int check_files,
                             rd_kafka_conf_t **ret_conf, struct diag *err)
 {
-        rd_kafka_conf_t *conf = rd_kafka_conf_new();
-        struct conf_build c = { .conf = conf, .o = o, .check_files = check_files, .err = err };
+        rd_kafka_conf_t *conf;
+        struct conf_build c = { .o = o, .check_files = check_files, .err = err };
         char errstr[512];
         int r;
 
+        if ((r = kafka_load(err)) < 0)
+                return r;
+        c.conf = conf = rdk.conf_new();
+
         for (size_t i = 0; i < sizeof(kafka_defaults) / sizeof(kafka_defaults[0]); i++)
-                if (rd_kafka_conf_set(conf, kafka_defaults[i].name, kafka_defaults[i].value, errstr,
+                if (rdk.conf_set(conf, kafka_defaults[i].name, kafka_defaults[i].value, errstr,
                                       sizeof(errstr)) != RD_KAFKA_CONF_OK)
                         log_msg(LOG_LVL_WARNING, "kafka: default %s: %s", kafka_defaults[i].name, errstr);
-        if (rd_kafka_conf_set(conf, "bootstrap.servers", o->kafka_brokers, errstr, sizeof(errstr)) !=
+        if (rdk.conf_set(conf, "bootstrap.servers", o->kafka_brokers, errstr, sizeof(errstr)) !=
             RD_KAFKA_CONF_OK) {
-                rd_kafka_conf_destroy(conf);
+                rdk.conf_destroy(conf);
                 diag_set(err, EINVAL, NULL, 0, NULL, "%s", errstr);
                 opts_where(o, "kafka-brokers", 0, err);
                 return -EINVAL;
@@ -416,7 +443,7 @@ static int kafka_conf_build(const struct shim_opts *o, int check_files,
         if (r == 0)
                 r = each_pair(&c, o->kafka_property_file, set_property_file);
         if (r < 0) {
-                rd_kafka_conf_destroy(conf);
+                rdk.conf_destroy(conf);
                 return r;
         }
         *ret_conf = conf;
@@ -433,7 +460,7 @@ static int kafka_check(struct sink *s, struct diag *err)
         int r = kafka_conf_build(s->opts, 1, &conf, err);
 
         if (r == 0)
-                rd_kafka_conf_destroy(conf);
+                rdk.conf_destroy(conf);
         return r;
 }
 
@@ -458,19 +485,19 @@ static int kafka_open(struct sink *s, struct diag *err)
         k->topic_has_type = strstr(o->kafka_topic, "{type}") != NULL;
         if ((r = kafka_conf_build(o, 0, &conf, err)) < 0)
                 return r;
-        rd_kafka_conf_set_opaque(conf, k);
-        rd_kafka_conf_set_dr_msg_cb(conf, kafka_dr);
-        rd_kafka_conf_set_error_cb(conf, kafka_error);
-        rd_kafka_conf_set_log_cb(conf, kafka_log);
-        k->single_conf = rd_kafka_conf_dup(conf);
-        if (rd_kafka_conf_set(k->single_conf, "batch.num.messages", "1", errstr, sizeof(errstr)) ||
-            rd_kafka_conf_set(k->single_conf, "statistics.interval.ms", "0", errstr,
+        rdk.conf_set_opaque(conf, k);
+        rdk.conf_set_dr_msg_cb(conf, kafka_dr);
+        rdk.conf_set_error_cb(conf, kafka_error);
+        rdk.conf_set_log_cb(conf, kafka_log);
+        k->single_conf = rdk.conf_dup(conf);
+        if (rdk.conf_set(k->single_conf, "batch.num.messages", "1", errstr, sizeof(errstr)) ||
+            rdk.conf_set(k->single_conf, "statistics.interval.ms", "0", errstr,
                               sizeof(errstr)))
                 log_msg(LOG_LVL_WARNING, "kafka: second producer: %s", errstr);
-        rd_kafka_conf_set_stats_cb(conf, kafka_stats);
-        k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+        rdk.conf_set_stats_cb(conf, kafka_stats);
+        k->rk = rdk.new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
         if (!k->rk) {
-                rd_kafka_conf_destroy(conf);
+                rdk.conf_destroy(conf);
                 return diag_set(err, EINVAL, NULL, 0, "kafka", "%s", errstr);
         }
         return 0;
@@ -528,7 +555,7 @@ static int kafka_submit(struct sink *s, const struct event *ev)
         }
         if (k->val.len && k->val.p[k->val.len - 1] == '\n')
                 k->val.len--;
-        e = rd_kafka_producev(k->rk, RD_KAFKA_V_TOPIC(topic),
+        e = rdk.producev(k->rk, RD_KAFKA_V_TOPIC(topic),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                               RD_KAFKA_V_KEY(key, (size_t)kl),
                               RD_KAFKA_V_VALUE(k->val.p, k->val.len),
@@ -536,16 +563,16 @@ static int kafka_submit(struct sink *s, const struct event *ev)
                               RD_KAFKA_V_HEADER("host", host, (ssize_t)hl),
                               RD_KAFKA_V_OPAQUE((void *)(uintptr_t)ev->seq), RD_KAFKA_V_END);
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-                rd_kafka_poll(k->rk, 0);
+                rdk.poll(k->rk, 0);
                 return -EAGAIN;
         }
         if (permanent(e)) {
                 /* larger than message.max.bytes: no retry makes it fit */
-                reject(k, ev->seq, rd_kafka_err2str(e), topic, k->val.p, k->val.len);
+                reject(k, ev->seq, rdk.err2str(e), topic, k->val.p, k->val.len);
                 return 0;
         }
         if (e) {
-                log_msg(LOG_LVL_WARNING, "kafka: produce: %s", rd_kafka_err2str(e));
+                log_msg(LOG_LVL_WARNING, "kafka: produce: %s", rdk.err2str(e));
                 return -EIO;
         }
         return 0;
@@ -565,10 +592,10 @@ static int kafka_flush(struct sink *s, int64_t deadline_ms)
                 if (!rk)
                         continue;
                 if (deadline_ms)
-                        rd_kafka_flush(rk, left > 0 ? (int)left : 0);
+                        rdk.flush(rk, left > 0 ? (int)left : 0);
                 else
-                        rd_kafka_poll(rk, 0);
-                queued += rd_kafka_outq_len(rk);
+                        rdk.poll(rk, 0);
+                queued += rdk.outq_len(rk);
         }
         if (k->fatal)
                 return -ENOTRECOVERABLE;
@@ -591,12 +618,12 @@ static void kafka_close(struct sink *s)
         for (size_t i = 0; i < sizeof(rks) / sizeof(rks[0]); i++) {
                 if (!rks[i])
                         continue;
-                rd_kafka_purge(rks[i], RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-                rd_kafka_poll(rks[i], 0);
-                rd_kafka_destroy(rks[i]);
+                rdk.purge(rks[i], RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+                rdk.poll(rks[i], 0);
+                rdk.destroy(rks[i]);
         }
         if (k->single_conf)
-                rd_kafka_conf_destroy(k->single_conf);
+                rdk.conf_destroy(k->single_conf);
         buf_done(&k->val);
         free(k);
         s->priv = NULL;

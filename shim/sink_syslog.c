@@ -42,6 +42,7 @@
 #include <linux/sockios.h>
 
 #include "buf.h"
+#include "dlib.h"
 #include "loop.h"
 #include "stamp.h"
 
@@ -53,6 +54,29 @@
 #define SYSLOG_DGRAM_WAIT_MS 10                 /* for room at a full receiver */
 
 enum transport { TR_UDP, TR_UNIX, TR_TCP, TR_TLS, TR_RELP };
+
+/* librelp, loaded when a relp:// target is first checked or opened
+ * (dlib.h): it maps GnuTLS and its dependencies, most of what the binary
+ * would otherwise have resident at start. Every function called, each
+ * named once here. */
+#define RELP_FUNCS(X) X(CltConnect) X(CltReconnect) X(CltSendSyslog) X(CltSetConnTimeout) \
+        X(CltSetTimeout) X(CltSetUsrPtr) X(CltSetWindowSize) X(EngineCltConstruct) \
+        X(EngineCltDestruct) X(EngineConstruct) X(EngineDestruct) X(EngineSetDbgprint) \
+        X(EngineSetEnableCmd) X(EngineSetOnErr) X(EngineSetOnGenericErr)
+
+#define RELP_MEMBER(f) __typeof__(relp##f) *f;
+static struct {
+        RELP_FUNCS(RELP_MEMBER)
+} rl;
+
+static int relp_load(struct diag *err)
+{
+#define RELP_SYM(f) { "relp" #f, (void **)&rl.f },
+        static void *handle;
+        const struct dlib_sym syms[] = { RELP_FUNCS(RELP_SYM) };
+
+        return dlib_load(&handle, RELP_SONAME, syms, sizeof(syms) / sizeof(syms[0]), err);
+}
 
 struct pend_msg {
         uint64_t seq;
@@ -514,20 +538,20 @@ static int do_connect(struct syslog_sink *y, const struct shim_opts *o)
                 break;
         case TR_RELP:
                 if (!y->relp) {
-                        if (relpEngineCltConstruct(y->relp_eng, &y->relp) != RELP_RET_OK)
+                        if (rl.EngineCltConstruct(y->relp_eng, &y->relp) != RELP_RET_OK)
                                 return -ENOMEM;
-                        relpCltSetUsrPtr(y->relp, y);
-                        relpCltSetTimeout(y->relp, (unsigned)(timeout / 1000 ? timeout / 1000 : 1));
-                        relpCltSetConnTimeout(y->relp, timeout / 1000 ? timeout / 1000 : 1);
-                        relpCltSetWindowSize(y->relp, (int)y->relp_window);
-                        if (relpCltConnect(y->relp, 0, (unsigned char *)y->port,
+                        rl.CltSetUsrPtr(y->relp, y);
+                        rl.CltSetTimeout(y->relp, (unsigned)(timeout / 1000 ? timeout / 1000 : 1));
+                        rl.CltSetConnTimeout(y->relp, timeout / 1000 ? timeout / 1000 : 1);
+                        rl.CltSetWindowSize(y->relp, (int)y->relp_window);
+                        if (rl.CltConnect(y->relp, 0, (unsigned char *)y->port,
                                            (unsigned char *)y->host) != RELP_RET_OK) {
-                                relpEngineCltDestruct(y->relp_eng, &y->relp);
+                                rl.EngineCltDestruct(y->relp_eng, &y->relp);
                                 y->relp = NULL;
                                 connection_failed(y, "RELP connect to", ECONNREFUSED);
                                 return -EAGAIN;
                         }
-                } else if (relpCltReconnect(y->relp) != RELP_RET_OK) {
+                } else if (rl.CltReconnect(y->relp) != RELP_RET_OK) {
                         connection_failed(y, "RELP reconnect to", ECONNREFUSED);
                         return -EAGAIN;
                 }
@@ -707,12 +731,14 @@ static int syslog_open(struct sink *s, struct diag *err)
                 /* librelp ignores a window below 2 (and keeps 128) */
                 y->relp_window = s->opts->syslog_relp_window < 2 ? 2
                                  : (unsigned)s->opts->syslog_relp_window;
-                if (relpEngineConstruct(&y->relp_eng) != RELP_RET_OK)
+                if ((r = relp_load(err)) < 0)
+                        return r;
+                if (rl.EngineConstruct(&y->relp_eng) != RELP_RET_OK)
                         return -ENOMEM;
-                relpEngineSetDbgprint(y->relp_eng, relp_dbg);
-                relpEngineSetOnErr(y->relp_eng, relp_err);
-                relpEngineSetOnGenericErr(y->relp_eng, relp_generic_err);
-                relpEngineSetEnableCmd(y->relp_eng, (unsigned char *)"syslog", eRelpCmdState_Required);
+                rl.EngineSetDbgprint(y->relp_eng, relp_dbg);
+                rl.EngineSetOnErr(y->relp_eng, relp_err);
+                rl.EngineSetOnGenericErr(y->relp_eng, relp_generic_err);
+                rl.EngineSetEnableCmd(y->relp_eng, (unsigned char *)"syslog", eRelpCmdState_Required);
         }
         /* connect now to report a problem early; a refusal is retried */
         (void)do_connect(y, s->opts);
@@ -752,7 +778,7 @@ static int relp_push(struct sink *s)
         while (y->sent_idx < y->qlen) {
                 struct pend_msg *m = qat(y, y->sent_idx);
 
-                if (relpCltSendSyslog(y->relp, (unsigned char *)y->pend.p + m->start,
+                if (rl.CltSendSyslog(y->relp, (unsigned char *)y->pend.p + m->start,
                                       m->len) != RELP_RET_OK) {
                         connection_failed(y, "RELP send to", ECONNRESET);
                         return -EAGAIN;
@@ -776,7 +802,7 @@ static int relp_close(struct sink *s)
 {
         struct syslog_sink *y = s->priv;
 
-        relpEngineCltDestruct(y->relp_eng, &y->relp);
+        rl.EngineCltDestruct(y->relp_eng, &y->relp);
         y->relp = NULL;
         if (y->relp_failed) {
                 y->sent_idx = 0;
@@ -885,9 +911,9 @@ static void syslog_close(struct sink *s)
                 (void)SSL_shutdown(y->ssl);
         disconnect(y);
         if (y->relp)
-                relpEngineCltDestruct(y->relp_eng, &y->relp);
+                rl.EngineCltDestruct(y->relp_eng, &y->relp);
         if (y->relp_eng)
-                relpEngineDestruct(&y->relp_eng);
+                rl.EngineDestruct(&y->relp_eng);
         if (y->ctx)
                 SSL_CTX_free(y->ctx);
         buf_done(&y->pend);
@@ -917,6 +943,8 @@ static int syslog_check(struct sink *s, struct diag *err)
                 opts_where(o, "syslog-target", 0, err);
                 return r;
         }
+        if (y.tr == TR_RELP)
+                return relp_load(err) < 0 ? -ELIBACC : 0;
         if (y.tr != TR_TLS)
                 return 0;
         if (o->syslog_tls_key[0] && !o->syslog_tls_cert[0]) {

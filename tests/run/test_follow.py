@@ -702,3 +702,27 @@ def test_refuses_root_without_allow_root(env):
     assert p.returncode == 2
     assert "refusing to run as root" in p.stderr
     assert not os.path.exists(env.out)
+
+
+def mapped_libs(pid):
+    with open(f"/proc/{pid}/maps") as f:
+        return {os.path.basename(l.split()[-1]) for l in f if "/" in l and ".so" in l}
+
+
+def test_output_libraries_loaded_only_when_used(env):
+    """librelp (with GnuTLS behind it) and librdkafka are loaded when an
+    output needs them: a daemon writing to a file maps neither; a relp://
+    target maps librelp and not librdkafka; a kafka output maps librdkafka."""
+    env.log.append(SMTP, 2)
+    sh = env.shim
+    cases = [((), set()),
+             (("--output", "syslog", "--syslog-target", "relp://127.0.0.1:9"), {"librelp"}),
+             (("--output", "kafka", "--kafka-brokers", "127.0.0.1:9"), {"librdkafka"})]
+    for args, want in cases:
+        sh.start("--from", "beginning", *args)
+        libs = mapped_libs(sh.proc.pid)
+        assert sh.stop() == 0, sh.stderr()
+        for name in ("librelp", "librdkafka", "libgnutls"):
+            loaded = any(l.startswith(name + ".so") for l in libs)
+            expect = name in want or (name == "libgnutls" and "librelp" in want)
+            assert loaded == expect, f"{args}: {name} {'' if loaded else 'not '}mapped: {sorted(libs)}"
