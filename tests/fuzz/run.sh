@@ -30,9 +30,11 @@ out=build/fuzz
 # the libraries the Makefile names, so that a new dependency needs no edit here
 pkgs=$(make -s --no-print-directory --eval '_fuzz_pkgs: ; @echo $(LIBS_PKG)' _fuzz_pkgs 2>/dev/null)
 [ -n "$pkgs" ] || pkgs="libfastjson libpcre2-8 libsystemd"
+# and the names of the libraries loaded on demand (shim/dlib.h)
+sonames=$(make -s --no-print-directory --eval '_fuzz_sonames: ; @echo $(SONAMES)' _fuzz_sonames)
 san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 cflags="-std=c11 -D_GNU_SOURCE -g -O1 $san -Wall -Wextra -iquote shim -iquote tests/fuzz
-        -DSHIM_VERSION=\"fuzz\" -DMAPPINGS_DIR=\"mappings\" $(pkg-config --cflags $pkgs)"
+        -DSHIM_VERSION=\"fuzz\" -DMAPPINGS_DIR=\"mappings\" $sonames $(pkg-config --cflags $pkgs)"
 libs=$(pkg-config --libs $pkgs)
 
 # max_len per target: a few records past the smallest ceiling (256) for
