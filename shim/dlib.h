@@ -18,7 +18,7 @@ struct dlib_sym {
 
 /* Load soname once (later calls return at once) and fill every slot.
  * Returns 0, or -ELIBACC with err saying which library or symbol is
- * missing; nothing is kept then. */
+ * missing; *handle stays NULL then, and the slots must not be called. */
 int dlib_load(void **handle, const char *soname, const struct dlib_sym *syms, size_t n,
               struct diag *err);
 

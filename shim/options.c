@@ -277,6 +277,10 @@ int opts_set(struct shim_opts *o, const struct opt_spec *s, const char *v, struc
                  * echoed, which has none */
                 if (!strchr(v, '='))
                         return diag_set(err, EINVAL, NULL, 0, s->name, "'%s' is not NAME=VALUE", v);
+                /* items are kept one per line */
+                if (strchr(v, '\n'))
+                        return diag_set(err, EINVAL, NULL, 0, s->name,
+                                        "NAME=VALUE may not contain a line break");
                 if (v[0] == '=')
                         return diag_set(err, EINVAL, NULL, 0, s->name,
                                         "the NAME of NAME=VALUE is empty");

@@ -48,6 +48,8 @@ struct src {
         unsigned inflight;              /* records of this file in the window */
         unsigned old_inflight;          /* of them, records of the content
                                          * before a truncation or replacement */
+        int renewing;                   /* renewed, but the open failed: read
+                                         * from 0 once it opens */
         int64_t last_data_ms;           /* when bytes last arrived */
         int want_read;
         int at_eof;
@@ -261,15 +263,17 @@ static void src_renew(struct run *r, struct src *s)
         s->released = 0;
         s->want_read = 1;
         s->last_data_ms = loop_now_ms();
-        if (src_open(r, s) < 0)
-                return;         /* discover retries the open */
-        s->read_off = 0;
-        frame_reset(s->frame, 0);
         s->old_inflight = s->inflight;
         s->commit_off = 0;
         s->commit_day = 0;
         s->commit_tod = -1;
         r->ckpt_dirty = 1;
+        s->renewing = 1;
+        if (src_open(r, s) < 0)
+                return;         /* discover retries the open */
+        s->renewing = 0;
+        s->read_off = 0;
+        frame_reset(s->frame, 0);
 }
 
 static void discover(struct run *r, const char *name)
@@ -289,8 +293,15 @@ static void discover(struct run *r, const char *name)
         }
         if (s && s->t.fd < 0 && !s->released) {
                 /* known but not yet openable: try again */
-                if (src_open(r, s) == 0)
-                        start_position(r, s);
+                if (src_open(r, s) == 0) {
+                        if (!s->renewing) {
+                                start_position(r, s);
+                        } else {
+                                s->renewing = 0;
+                                s->read_off = 0;
+                                frame_reset(s->frame, 0);
+                        }
+                }
                 s->want_read = 1;
                 return;
         }
@@ -369,7 +380,9 @@ static void rescan(struct run *r)
                  * when it cannot be opened (a dangling link, no access) */
                 if (lstat(path, &st) == 0)
                         continue;
-                if (s->released || (s->t.fd < 0 && !s->inflight)) {
+                /* records still in the window commit to s: kept until
+                 * they have */
+                if ((s->released || s->t.fd < 0) && !s->inflight) {
                         src_free(r, s);
                         r->ckpt_dirty = 1;
                 } else {
@@ -521,11 +534,16 @@ static void handle_change(struct run *r, struct src *s)
                 break;
         case TAIL_TRUNCATED:
         case TAIL_REPLACED:
+                /* what is still in the frame belongs to the old content:
+                 * all of it must be in the window before src_renew counts
+                 * the window's records as old; when reading is paused,
+                 * the change is found again on a later turn */
+                do {
+                        if (drain_frame(r, s, 1, 1) < 0)
+                                return;
+                } while (frame_pending_offset(s->frame) < s->read_off);
                 log_msg(LOG_LVL_WARNING, "%s: %s; reading it again from the start", s->t.path,
                         c == TAIL_TRUNCATED ? "truncated" : "replaced by another file");
-                /* what is still in the frame belongs to the old content */
-                while (drain_frame(r, s, 1, 1) == 0 && frame_pending_offset(s->frame) < s->read_off)
-                        ;
                 tail_close(&s->t);
                 src_renew(r, s);
                 break;
@@ -858,9 +876,20 @@ static void do_reload(struct run *r)
                         log_msg(LOG_LVL_WARNING, "SIGHUP: output %s busy; not reopened", k->target);
                         continue;
                 }
+                /* the files it needs (TLS material, Kafka secrets) first:
+                 * an output that would not open stays as it is */
+                if (k->ops->check && k->ops->check(k, &err) < 0) {
+                        diag_print(&err);
+                        log_msg(LOG_LVL_ERR, "SIGHUP: output %s not reopened (above); it "
+                                "goes on as it was", k->target);
+                        continue;
+                }
                 k->ops->close(k);
-                if (k->ops->open(k, &err) < 0)
-                        diag_print(&err);       /* submit fails and is retried */
+                if (k->ops->open(k, &err) < 0) {
+                        diag_print(&err);
+                        log_msg(LOG_LVL_ERR, "SIGHUP: output %s could not be reopened (above); "
+                                "reading pauses until a SIGHUP reopens it", k->target);
+                }
         }
         if (pipeline_init(&np, r->o) < 0) {
                 log_msg(LOG_LVL_ERR, "SIGHUP: mappings not reloaded; keeping the old ones");

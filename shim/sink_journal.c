@@ -271,8 +271,10 @@ static int send_memfd(struct journal_sink *j)
         int mfd, r = 0;
 
         mfd = memfd_create("smartermail-shim-entry", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-        if (mfd < 0)
-                return -errno;
+        if (mfd < 0) {
+                log_msg(LOG_LVL_ERR, "journald: memfd_create: %s", strerror(errno));
+                return -E2BIG;
+        }
         while (off < j->entry.len) {
                 ssize_t w = write(mfd, j->entry.p + off, j->entry.len - off);
                 if (w < 0 && errno == EINTR)
@@ -297,7 +299,10 @@ static int send_memfd(struct journal_sink *j)
                 r = -errno;
 out:
         close(mfd);
-        return r;
+        /* the queue full is waited on; anything else (memfd or sealing
+         * refused, no memory) would refuse this entry for ever */
+        return r == 0 || r == -EAGAIN || r == -ENOBUFS || r == -ECONNREFUSED ||
+               r == -ENOTCONN || r == -EPIPE || r == -ENOENT ? r : -E2BIG;
 }
 
 static int send_entry(struct journal_sink *j)

@@ -529,6 +529,8 @@ static int kafka_submit(struct sink *s, const struct event *ev)
 
         if (k->fatal)
                 return -ENOTRECOVERABLE;
+        if (!k->rk)
+                return -ENOTCONN;       /* a reopen failed (SIGHUP): said then */
         id = str_or(ev, sid, &il);
         if (!il)
                 id = str_or(ev, did, &il);

@@ -306,10 +306,14 @@ static int tls_setup(struct syslog_sink *y, const struct shim_opts *o, struct di
         y->ctx = SSL_CTX_new(TLS_client_method());
         if (!y->ctx)
                 return -ENOMEM;
+        /* verification first: no context exists, even briefly, without it */
+        SSL_CTX_set_verify(y->ctx, o->syslog_tls_verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
         SSL_CTX_set_min_proto_version(y->ctx, TLS1_2_VERSION);
         if (o->syslog_tls_ca[0] ? !SSL_CTX_load_verify_locations(y->ctx, o->syslog_tls_ca, NULL)
                                 : !SSL_CTX_set_default_verify_paths(y->ctx)) {
                 ERR_clear_error();
+                SSL_CTX_free(y->ctx);
+                y->ctx = NULL;  /* a failed open leaves nothing to connect with */
                 return diag_set(err, EINVAL, o->syslog_tls_ca, 0, "syslog-tls-ca",
                                 "cannot load the CA certificates");
         }
@@ -320,19 +324,22 @@ static int tls_setup(struct syslog_sink *y, const struct shim_opts *o, struct di
                                           SSL_FILETYPE_PEM) ||
              !SSL_CTX_check_private_key(y->ctx))) {
                 ERR_clear_error();
+                SSL_CTX_free(y->ctx);
+                y->ctx = NULL;
                 return diag_set(err, EINVAL, o->syslog_tls_cert, 0, "syslog-tls-cert",
                                 "cannot load the client certificate and its key");
         }
-        SSL_CTX_set_verify(y->ctx, o->syslog_tls_verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
         SSL_CTX_set_mode(y->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
         return 0;
 }
 
-/* Connecting never blocks the daemon: tcp and tls connect and handshake
- * step by step, each flush (every 10 ms while messages wait) taking the
- * next step, until --syslog-connect-timeout-ms has passed. A receiver that
- * accepts and then says nothing, or a black-holed address, thus pauses
- * reading without freezing signals, statistics or other outputs. */
+/* Connecting does not wait on the receiver: tcp and tls connect and
+ * handshake step by step, each flush (every 10 ms while it lasts) taking
+ * the next step, each address getting --syslog-connect-timeout-ms. A
+ * receiver that accepts and then says nothing, or a black-holed address,
+ * thus pauses reading without freezing signals, statistics or other
+ * outputs. (The name lookup, getaddrinfo, still blocks: use an address, or
+ * a name the local resolver answers at once.) */
 
 /* Start a non-blocking connect to the next address of y->ai. Returns 0
  * (connected or in progress: y->fd set) or a negative errno when no
@@ -400,6 +407,8 @@ static int tls_handshake_step(struct syslog_sink *y, const struct shim_opts *o)
         const char *name = o->syslog_tls_server_name[0] ? o->syslog_tls_server_name : y->host;
         int r, e;
 
+        if (!y->ctx)
+                return -EINVAL;         /* its open failed (SIGHUP): said then */
         if (!y->ssl) {
                 y->ssl = SSL_new(y->ctx);
                 if (!y->ssl)
@@ -511,8 +520,15 @@ static int do_connect(struct syslog_sink *y, const struct shim_opts *o)
                         y->connect_started_ms = loop_now_ms();
                 if (!y->ssl) {
                         r = connect_inet_step(y, y->tr == TR_UDP ? SOCK_DGRAM : SOCK_STREAM);
-                        if (r == -EAGAIN && loop_now_ms() - y->connect_started_ms >= timeout)
-                                r = -ETIMEDOUT;
+                        if (r == -EAGAIN && loop_now_ms() - y->connect_started_ms >= timeout) {
+                                /* this address does not answer: the next
+                                 * one, if any, gets a timeout of its own */
+                                close(y->fd);
+                                y->fd = -1;
+                                r = connect_next(y);
+                                y->connect_started_ms = loop_now_ms();
+                                r = r < 0 ? -ETIMEDOUT : -EAGAIN;
+                        }
                         if (r == -EAGAIN)
                                 return -EAGAIN;
                         if (r < 0) {
@@ -647,8 +663,13 @@ static int stream_flush(struct sink *s)
         struct syslog_sink *y = s->priv;
         int outq = 0;
 
-        if (!y->qlen)
+        if (!y->qlen) {
+                /* a connect or handshake under way goes on while idle, so
+                 * that its timeout measures the receiver, not our quiet */
+                if (y->connect_started_ms && !y->connected)
+                        return do_connect(y, s->opts) < 0 && y->connect_started_ms ? -EAGAIN : 0;
                 return 0;
+        }
         if (do_connect(y, s->opts) < 0)
                 return -EAGAIN;
         while (y->sent_idx < y->qlen) {
@@ -847,6 +868,8 @@ static int syslog_submit(struct sink *s, const struct event *ev)
                 if (send_dgram(y) < 0) {
                         if (errno == EAGAIN || errno == ENOBUFS)
                                 return -EAGAIN;
+                        if (errno == EMSGSIZE)
+                                return -E2BIG;  /* never fits a datagram: skipped, said */
                         connection_failed(y, "send to", errno);
                         return -EAGAIN;
                 }
@@ -943,8 +966,12 @@ static int syslog_check(struct sink *s, struct diag *err)
                 opts_where(o, "syslog-target", 0, err);
                 return r;
         }
+        if (y.tr == TR_RELP && (r = relp_load(err)) < 0) {
+                opts_where(o, "syslog-target", 0, err);
+                return -EINVAL;
+        }
         if (y.tr == TR_RELP)
-                return relp_load(err) < 0 ? -ELIBACC : 0;
+                return 0;
         if (y.tr != TR_TLS)
                 return 0;
         if (o->syslog_tls_key[0] && !o->syslog_tls_cert[0]) {

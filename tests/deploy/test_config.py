@@ -319,3 +319,12 @@ def test_kafka_secret_from_a_file(run, shim, tmp_path):
     _, err = p.communicate(timeout=30)
     assert "following" in err, err
     assert "hunter9" not in err
+
+
+def test_list_value_with_a_line_break_is_refused(run, tmp_path):
+    """Items of a list option are kept one per line: a value with a line
+    break is refused (it split into a nameless item and crashed before)."""
+    rc, out, err = run("run", "--allow-root", "--logs", str(tmp_path), "--state", str(tmp_path),
+                       "--output", "kafka", "--kafka-property", "client.id=b\nc")
+    assert rc == 2, err
+    assert "kafka-property: NAME=VALUE may not contain a line break" in err

@@ -260,3 +260,58 @@ def test_log_dir_removed_and_recreated(env):
     again = env.log.append("2026.09.19-smtpLog.log", 4)
     sh.wait_events(first + again)
     assert sh.stop() == 0
+
+
+def test_sighup_with_a_missing_secret_file_keeps_the_output(env, tmp_path):
+    """SIGHUP reopens the outputs; when a file one needs (here the Kafka
+    secret of --kafka-property-file) has gone, that output is not reopened
+    and goes on as it was, and the daemon keeps running (it crashed on the
+    next record before)."""
+    pw = tmp_path / "secret"
+    pw.write_text("s3cret\n")
+    sh = env.shim
+    sh.start("--from", "beginning", "--output", "kafka", "--kafka-brokers", "127.0.0.1:9",
+             "--kafka-property-file", f"sasl.password={pw}", "--shutdown-timeout-ms", "1000")
+    pw.unlink()
+    sh.signal(signal.SIGHUP)
+    sh.wait_stderr(r"SIGHUP: output kafka \S+ not reopened", "the refused reopen")
+    assert f"kafka-property-file: {pw}: No such file or directory" in sh.stderr()
+    env.log.append(SMTP, 2)
+    time.sleep(1.0)
+    assert sh.running(), sh.stderr()
+    assert_responsive(sh)
+    assert sh.stop() == 0, sh.stderr()
+
+
+def test_udp_datagram_too_large_is_skipped_not_retried(env):
+    """A record whose message cannot fit one UDP datagram (64 KiB) is skipped
+    for that output with an error, once; the records after it go on (it
+    was retried for ever, holding every later record, before)."""
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    rx.bind(("127.0.0.1", 0))
+    port = rx.getsockname()[1]
+    before = env.log.append(SMTP, 1)
+    big = env.log.append_lines(SMTP, ["08:00:01.000 [203.0.113.9][99999999] cmd: DATA " +
+                                      "x" * 40000])
+    after = env.log.append(SMTP, 1)
+    sh = env.shim
+    sh.start("--from", "beginning", "--output", "syslog", "--syslog-target",
+             f"udp://127.0.0.1:{port}", "--no-summaries")
+    got = set()
+    rx.settimeout(0.2)
+
+    def poll():
+        try:
+            while True:
+                key = syslog_key(rx.recv(1 << 17))
+                if key:
+                    got.add(key)
+        except socket.timeout:
+            pass
+        return {before[0].key, after[0].key} <= got
+    wait_for(poll, "the records around the large one", 10)
+    assert big.key not in got
+    assert sh.stderr().count("too large to encode; skipped for this output") == 1, sh.stderr()
+    assert sh.stop() == 0, sh.stderr()
+    rx.close()
