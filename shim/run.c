@@ -71,6 +71,7 @@ struct run {
         struct loop *loop;
         struct sink sinks[SINKS_MAX];
         unsigned nsinks;
+        int sink_down[SINKS_MAX];       /* refused a record: said once */
         struct ack *ack;
         struct src_list srcs;
         unsigned nsrcs;
@@ -414,6 +415,10 @@ static int submit_all(struct run *r, struct event *ev, uint32_t *mask, const cha
                 rc = r->sinks[i].ops->submit(&r->sinks[i], ev);
                 if (rc == 0) {
                         *mask &= ~(1u << i);
+                        if (r->sink_down[i])
+                                log_msg(LOG_LVL_NOTICE, "output %s: taking records again",
+                                        r->sinks[i].target);
+                        r->sink_down[i] = 0;
                 } else if (rc == -ENOTRECOVERABLE) {
                         log_msg(LOG_LVL_ERR, "output %s failed for good; stopping",
                                 r->sinks[i].target);
@@ -429,8 +434,11 @@ static int submit_all(struct run *r, struct event *ev, uint32_t *mask, const cha
                         ack_done(r->ack, ev->seq, -E2BIG);
                         *mask &= ~(1u << i);
                 } else if (rc != -EAGAIN) {
-                        log_msg(LOG_LVL_WARNING, "output %s: %s; retrying", r->sinks[i].target,
-                                strerror(-rc));
+                        /* once per outage: the back-off retries say nothing new */
+                        if (!r->sink_down[i])
+                                log_msg(LOG_LVL_WARNING, "output %s: %s; retrying with back-off",
+                                        r->sinks[i].target, strerror(-rc));
+                        r->sink_down[i] = 1;
                         r->retry_ms = loop_now_ms() + r->backoff_ms;
                         r->backoff_ms = r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
                                                                          : r->backoff_ms * 2;
