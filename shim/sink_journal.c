@@ -6,13 +6,14 @@
  * of event explained by deploy/smartermail-shim.catalog.
  *
  * The entries go over journald's native protocol
- * (https://systemd.io/JOURNAL_NATIVE_PROTOCOL/) on a non-blocking datagram
- * socket of our own, connected to journald's. libsystemd's sd_journal_sendv
- * speaks the same protocol but blocks when journald does not read (a
+ * (https://systemd.io/JOURNAL_NATIVE_PROTOCOL/) on a datagram socket of our
+ * own, connected to journald's. libsystemd's sd_journal_sendv speaks the
+ * same protocol but blocks for as long as journald does not read (a
  * journald that hangs, or is stopped, would stop the whole daemon: no
- * signal answered, no watchdog ping), and has no non-blocking variant. A
- * connected socket lets poll() see journald's queue: full means -EAGAIN
- * (reading pauses), after waiting at most JOURNAL_WAIT_MS for room.
+ * signal answered, no watchdog ping), and has no bounded variant. Ours
+ * waits in the kernel for room in journald's queue at most
+ * JOURNAL_WAIT_MS (SO_SNDTIMEO): one system call per entry while journald
+ * keeps up, and -EAGAIN (reading pauses) when it does not.
  * An entry too large for one datagram goes in a sealed memfd, as
  * sd_journal_sendv does. A missing or dead socket is reconnected with
  * back-off; nothing is dropped. */
@@ -20,13 +21,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -38,7 +39,7 @@
 #define JOURNAL_ENTRY_CAP (256u << 20)  /* and at most (journald takes 768 MiB) */
 #define JOURNAL_DGRAM_MAX (128u << 10)  /* larger entries go in a memfd */
 #define JOURNAL_SNDBUF (8 << 20)        /* as libsystemd asks; the kernel may cap it */
-#define JOURNAL_WAIT_MS 10              /* for room in a full queue, per attempt */
+#define JOURNAL_WAIT_MS 100             /* for room in a full queue, per send */
 
 struct journal_kind {
         const char *name;
@@ -173,12 +174,19 @@ static int journal_open(struct sink *s, struct diag *err)
 static int journal_connect(struct journal_sink *j)
 {
         struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = JOURNAL_SOCKET };
+        struct timeval wait = { .tv_usec = JOURNAL_WAIT_MS * 1000 };
         int sz = JOURNAL_SNDBUF;
 
-        j->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        j->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (j->fd < 0)
                 return -errno;
         (void)setsockopt(j->fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+        if (setsockopt(j->fd, SOL_SOCKET, SO_SNDTIMEO, &wait, sizeof(wait)) < 0) {
+                int e = errno;  /* without the bound, a send could block for ever */
+                close(j->fd);
+                j->fd = -1;
+                return -e;
+        }
         if (connect(j->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
                 int e = errno;
                 close(j->fd);
@@ -295,7 +303,7 @@ static int send_memfd(struct journal_sink *j)
         c->cmsg_type = SCM_RIGHTS;
         c->cmsg_len = CMSG_LEN(sizeof(int));
         memcpy(CMSG_DATA(c), &mfd, sizeof(int));
-        if (sendmsg(j->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+        if (sendmsg(j->fd, &mh, MSG_NOSIGNAL) < 0)
                 r = -errno;
 out:
         close(mfd);
@@ -311,7 +319,7 @@ static int send_entry(struct journal_sink *j)
          * those in a memfd, as sd_journal_sendv does when one is refused */
         if (j->entry.len > JOURNAL_DGRAM_MAX)
                 return send_memfd(j);
-        if (send(j->fd, j->entry.p, j->entry.len, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
+        if (send(j->fd, j->entry.p, j->entry.len, MSG_NOSIGNAL) >= 0)
                 return 0;
         if (errno == EMSGSIZE || errno == ENOBUFS)
                 return send_memfd(j);
@@ -326,12 +334,9 @@ static int journal_send(struct journal_sink *j)
 
         if (j->fd < 0 && (r = journal_connect(j)) < 0)
                 return r;
-        r = send_entry(j);
-        if (r == -EAGAIN) {
-                struct pollfd p = { .fd = j->fd, .events = POLLOUT };
-                if (poll(&p, 1, JOURNAL_WAIT_MS) > 0)
-                        r = send_entry(j);
-        }
+        r = send_entry(j);     /* waits up to JOURNAL_WAIT_MS for room */
+        if (r == -EWOULDBLOCK)
+                r = -EAGAIN;
         if (r == -ECONNREFUSED || r == -ENOTCONN || r == -EPIPE) {
                 /* journald restarted: its new socket needs a new connect */
                 journal_disconnect(j);
@@ -377,9 +382,13 @@ static int journal_submit(struct sink *s, const struct event *ev)
 
 static int journal_flush(struct sink *s, int64_t deadline_ms)
 {
-        (void)s;
+        struct journal_sink *j = s->priv;
+
         (void)deadline_ms;
-        return 0;       /* nothing is buffered: each entry is sent on submit */
+        /* nothing is buffered (each entry is sent on submit), but while
+         * journald's queue is full the held entry is offered again soon:
+         * busy keeps the loop's wait short */
+        return j->full ? -EAGAIN : 0;
 }
 
 static void journal_close(struct sink *s)
