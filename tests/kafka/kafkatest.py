@@ -39,6 +39,8 @@ def _load_run_helpers():
 
 run_helpers = _load_run_helpers()
 wait_for = run_helpers.wait_for
+# tests/lib is on the path now (the conftest put it there)
+from benchutil import proc_cpu_s, proc_status_kib  # noqa: E402,F401
 
 
 # ---- ports and brokers -----------------------------------------------------
@@ -340,21 +342,6 @@ class Delivery:
 
 
 # ---- a process from /proc ---------------------------------------------------
-
-def proc_status_kib(pid, field):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
-
-
-def proc_cpu_s(pid):
-    """utime + stime of a running process, in seconds."""
-    with open(f"/proc/{pid}/stat") as f:
-        parts = f.read().rsplit(")", 1)[1].split()
-    return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
-
 
 class Sampler(threading.Thread):
     """Reads fn() every period seconds into samples [(t, value)] until

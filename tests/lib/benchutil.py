@@ -34,13 +34,18 @@ def proc_cpu_s(pid):
     return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def proc_hwm_mib(pid):
-    """Peak RSS (VmHWM) of a running process, in MiB; 0.0 when not told."""
+def proc_status_kib(pid, field):
+    """A kB field of /proc/PID/status (VmRSS, VmHWM, ...); 0 when not told."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def proc_hwm_mib(pid):
+    """Peak RSS (VmHWM) of a running process, in MiB; 0.0 when not told."""
+    return proc_status_kib(pid, "VmHWM") / 1024
 
 
 def medians(results):

@@ -18,6 +18,7 @@ from collections import Counter
 
 import pytest
 
+from benchutil import proc_status_kib
 from conftest import (SAMPLES, Rsyslog, Writer, catalog_ids, ev_key, hold, parse_events,
                       wait_for)
 
@@ -195,6 +196,15 @@ def compare_all(lines, ref, **fmt):
     return problems
 
 
+def wait_all(keys, want, what, sh, timeout):
+    """Wait until every key of want is among keys() (what a receiver
+    stored); on a timeout say how many and which are missing, with the
+    daemon's stderr."""
+    missing = lambda: sorted(set(want) - set(keys()))
+    wait_for(lambda: not missing(), what, timeout=timeout,
+             on_timeout=lambda: "missing %d: %s\n%s" % (len(missing()), missing()[:10], sh.tail()))
+
+
 def missing_and_dups(keys, want):
     c = Counter(keys)
     missing = sorted(set(want) - set(c))
@@ -280,9 +290,7 @@ def test_journald_restart_mid_stream(journald, shim_env):
     w.append(20)
     want = {(w.path, o) for o in w.offsets}
     jkeys = lambda: [entry_key(e) for e in journald.entries(sh.logs)]
-    wait_for(lambda: want <= set(jkeys()), f"all {len(want)} records in the journal after the "
-             "restart", timeout=40, on_timeout=lambda: "missing %s\n%s" % (
-                 sorted(want - set(jkeys()))[:10], sh.tail()))
+    wait_all(jkeys, want, f"all {len(want)} records in the journal after the restart", sh, 40)
     wait_for(lambda: sh.checkpoint()[Writer.NAME] == w.size(), "the checkpoint to catch up")
     assert sh.stop() == 0, sh.tail()
     entries = journald.entries(sh.logs)
@@ -319,9 +327,7 @@ def test_journald_stop_while_sending(journald, shim_env):
     lost_keys = {(w.path, o) for o in lost}
     journald.start()
     want = {(w.path, o) for o in w.offsets}
-    wait_for(lambda: want - lost_keys <= set(jkeys()), "every record not lost at the stop",
-             timeout=40, on_timeout=lambda: "missing %s\n%s" % (
-                 sorted(want - lost_keys - set(jkeys()))[:10], sh.tail()))
+    wait_all(jkeys, want - lost_keys, "every record not lost at the stop", sh, 40)
     assert sh.stop() == 0, sh.tail()
     missing, dups = missing_and_dups(jkeys(), want)
     assert set(missing) == lost_keys, \
@@ -333,11 +339,6 @@ def test_journald_stop_while_sending(journald, shim_env):
     if lost:
         pytest.xfail("known: datagrams queued in the socket of a journald that is exiting "
                      "are lost (harness journald owns its socket): " + report)
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
 
 
 def test_journald_frozen_daemon_stays_responsive(journald, shim_env):
@@ -358,7 +359,7 @@ def test_journald_frozen_daemon_stays_responsive(journald, shim_env):
     try:
         w.append(3000)
         time.sleep(1.0)     # journald's queue holds a few entries: full by now
-        before = rss_kib(sh.proc.pid)
+        before = proc_status_kib(sh.proc.pid, "VmRSS")
         for _ in range(5):
             t0 = time.monotonic()
             files, _, _, paused_ms = sh.stats(timeout=5)
@@ -368,7 +369,7 @@ def test_journald_frozen_daemon_stays_responsive(journald, shim_env):
         assert files[Writer.NAME][1] < w.size(), "the checkpoint passed records still to send"
         assert paused_ms > 0, "reading did not pause"
         assert "journald: not reading" in sh.stderr(), "the pause was not logged"
-        grew = rss_kib(sh.proc.pid) - before
+        grew = proc_status_kib(sh.proc.pid, "VmRSS") - before
         assert grew < 4096, f"memory grew by {grew} KiB while journald was frozen"
         t0 = time.monotonic()
         assert sh.stop(timeout=10) == 0, sh.tail()
@@ -379,9 +380,7 @@ def test_journald_frozen_daemon_stays_responsive(journald, shim_env):
     assert cp < w.size()
     sh.start("--output", "journald")
     want = {(w.path, o) for o in w.offsets}
-    wait_for(lambda: want <= set(jkeys()), "every record after SIGCONT and a restart",
-             timeout=60, on_timeout=lambda: "missing %d\n%s" % (len(want - set(jkeys())),
-                                                                 sh.tail()))
+    wait_all(jkeys, want, "every record after SIGCONT and a restart", sh, 60)
     assert sh.stop() == 0, sh.tail()
     missing, dups = missing_and_dups(jkeys(), want)
     # records sent into the frozen journald's queue before the stop were
@@ -518,9 +517,7 @@ def test_receiver_down(rsyslog, shim_env, transport):
     wait_for(lambda: len(w.offsets) >= n1 + 30, "the writer to go on after the restart")
     w.join()
     want = {(w.path, o) for o in w.offsets}
-    wait_for(lambda: want <= set(rd.keys()), f"all {len(want)} records after the restart",
-             timeout=60, on_timeout=lambda: "missing %d: %s\n%s" % (
-                 len(want - set(rd.keys())), sorted(want - set(rd.keys()))[:5], sh.tail()))
+    wait_all(rd.keys, want, f"all {len(want)} records after the restart", sh, 60)
     t_all = time.monotonic()
     assert sh.stop() == 0, sh.tail()
     assert sh.checkpoint()[Writer.NAME] == w.size()
@@ -672,8 +669,7 @@ def test_relp_stop_while_receiver_down(rsyslog, shim_env):
     rsyslog.ensure()
     sh.start(*opts)
     want = {(w.path, o) for o in w.offsets}
-    wait_for(lambda: want <= set(rd.keys()), "every record after the restart", timeout=30,
-             on_timeout=lambda: "missing %s\n%s" % (sorted(want - set(rd.keys()))[:5], sh.tail()))
+    wait_all(rd.keys, want, "every record after the restart", sh, 30)
     assert sh.stop() == 0, sh.tail()
     assert not over, (f"checkpoint {cp} after a stop with rsyslog down names {len(over)} records "
                       f"rsyslog never got")
@@ -704,8 +700,7 @@ def test_relp_stop_while_receiver_stalled(rsyslog, shim_env):
         os.kill(pid, signal.SIGCONT)
     sh.start(*opts)
     want = {(w.path, o) for o in w.offsets}
-    wait_for(lambda: want <= set(rd.keys()), "every record after the restart", timeout=30,
-             on_timeout=lambda: "missing %s\n%s" % (sorted(want - set(rd.keys()))[:5], sh.tail()))
+    wait_all(rd.keys, want, "every record after the restart", sh, 30)
     assert sh.stop() == 0, sh.tail()
     assert cp <= acked_end, (f"stopped while rsyslog was frozen: the checkpoint says {cp} bytes "
                              f"were delivered, rsyslog had acknowledged {acked_end}")

@@ -10,25 +10,42 @@ import socket
 import threading
 import time
 
+from benchutil import proc_status_kib
 from conftest import wait_for
 
 SMTP = "2026.09.18-smtpLog.log"
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+def tcp_receiver(rcvbuf=None):
+    """A TCP listener on loopback that accepts one connection in a thread
+    and reads nothing: (listening socket, port, list the connection lands
+    in). rcvbuf shrinks its receive buffer, so that little is acknowledged
+    unread."""
+    srv = socket.socket()
+    if rcvbuf:
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    conns = []
+    threading.Thread(target=lambda: conns.append(srv.accept()[0]), daemon=True).start()
+    return srv, srv.getsockname()[1], conns
 
 
-def checkpoint_offsets(state):
-    try:
-        with open(os.path.join(state, "checkpoint.json")) as f:
-            return {e["name"]: e["offset"] for e in json.load(f)["files"]}
-    except (FileNotFoundError, ValueError):
-        return {}
+def read_until_exit(sh, recv, got=None):
+    """A thread calling recv() (a socket's, with a timeout set) until the
+    daemon has exited: its summaries at the stop need a reader too. With a
+    list got, the (path, offset) of each record received goes there."""
+    def run():
+        while sh.running():
+            try:
+                key = syslog_key(recv()) if got is not None else recv()
+            except socket.timeout:
+                continue
+            if got is not None and key:
+                got.append(key)
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
 
 
 def assert_responsive(sh, times=3, within_s=1.0):
@@ -58,13 +75,7 @@ def test_stalled_receiver_keeps_daemon_responsive(env):
     fill, reading pauses (the checkpoint does not pass what the receiver's
     kernel did not acknowledge), memory stays bounded, and the daemon still
     answers SIGUSR1 and stops on SIGTERM within its shutdown timeout."""
-    srv = socket.socket()
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(1)
-    port = srv.getsockname()[1]
-    conns = []
-    threading.Thread(target=lambda: conns.append(srv.accept()[0]), daemon=True).start()
+    srv, port, conns = tcp_receiver(rcvbuf=4096)
     recs = env.log.append(SMTP, 3000)
     sh = env.shim
     sh.start("--from", "beginning", "--output", "syslog",
@@ -75,14 +86,14 @@ def test_stalled_receiver_keeps_daemon_responsive(env):
     wait_for(lambda: "inflight=500" in sh.stderr() or sh.signal(signal.SIGUSR1),
              "the in-flight window to fill", 15)
     size = os.path.getsize(env.log.file(SMTP))
-    before = rss_kib(sh.proc.pid)
+    before = proc_status_kib(sh.proc.pid, "VmRSS")
     more = env.log.append(SMTP, 3000)
     deadline = time.monotonic() + 3
     peak = before
     while time.monotonic() < deadline:
-        peak = max(peak, rss_kib(sh.proc.pid))
+        peak = max(peak, proc_status_kib(sh.proc.pid, "VmRSS"))
         time.sleep(0.05)
-    off2 = checkpoint_offsets(env.state).get(SMTP, 0)
+    off2 = sh.checkpoint().get(SMTP, 0)
     assert off2 < size, "the checkpoint passed records the receiver never read"
     assert peak - before < 8 * 1024, f"memory grew by {peak - before} KiB while paused"
     assert_responsive(sh)
@@ -111,22 +122,11 @@ def test_unix_socket_receiver_not_reading(env, tmp_path):
     time.sleep(1.0)     # the queue holds a few datagrams: full by now
     assert_responsive(sh)
     size = os.path.getsize(env.log.file(SMTP))
-    assert checkpoint_offsets(env.state).get(SMTP, 0) < size, \
+    assert sh.checkpoint().get(SMTP, 0) < size, \
         "the checkpoint passed records the receiver never read"
     got = []
     rx.settimeout(0.2)
-
-    def drain():
-        # until the daemon has exited: its summaries at the stop come too
-        while sh.running():
-            try:
-                key = syslog_key(rx.recv(1 << 20))
-            except socket.timeout:
-                continue
-            if key:
-                got.append(key)
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
+    reader = read_until_exit(sh, lambda: rx.recv(1 << 20), got)
     wait_for(lambda: {r.key for r in recs} <= set(got), "every record once the receiver reads",
              30)
     assert sh.stop() == 0, sh.stderr()
@@ -140,12 +140,7 @@ def test_tls_receiver_silent_after_accept(env):
     the handshake, with a long connect timeout: the handshake proceeds step
     by step in the event loop, so the daemon answers SIGUSR1 at once and
     stops at once; nothing counts as delivered."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(4)
-    port = srv.getsockname()[1]
-    conns = []
-    threading.Thread(target=lambda: conns.append(srv.accept()[0]), daemon=True).start()
+    srv, port, conns = tcp_receiver()
     env.log.append(SMTP, 50)
     sh = env.shim
     sh.start("--from", "beginning", "--output", "syslog", "--syslog-target",
@@ -155,7 +150,7 @@ def test_tls_receiver_silent_after_accept(env):
     wait_for(lambda: conns, "the receiver to be connected", 10)
     time.sleep(0.5)
     assert_responsive(sh)
-    assert checkpoint_offsets(env.state).get(SMTP, 0) == 0, \
+    assert sh.checkpoint().get(SMTP, 0) == 0, \
         "records counted as delivered over a connection without a handshake"
     t0 = time.monotonic()
     assert sh.stop(timeout=15) == 0, sh.stderr()
@@ -171,13 +166,7 @@ def test_truncated_while_records_in_flight(env):
     those are acknowledged they must not move the new content's checkpoint
     to their old offsets. A checkpoint past what the new content has
     delivered would make a restart after a crash skip records of it."""
-    srv = socket.socket()
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(1)
-    port = srv.getsockname()[1]
-    conns = []
-    threading.Thread(target=lambda: conns.append(srv.accept()[0]), daemon=True).start()
+    srv, port, conns = tcp_receiver(rcvbuf=4096)
     old = env.log.append(SMTP, 400)
     sh = env.shim
     sh.start("--from", "beginning", "--output", "syslog", "--syslog-target",
@@ -185,7 +174,7 @@ def test_truncated_while_records_in_flight(env):
              "--checkpoint-interval-ms", "20")
     wait_for(lambda: conns, "the receiver to be connected", 10)
     sh.wait_read(SMTP, old[-1].offset + 1)
-    assert checkpoint_offsets(env.state).get(SMTP, 0) < old[-1].offset, \
+    assert sh.checkpoint().get(SMTP, 0) < old[-1].offset, \
         "the old records were all acknowledged: the receiver did not hold them"
     # the new content: shorter than the old, then growing
     os.truncate(env.log.file(SMTP), 0)
@@ -205,21 +194,12 @@ def test_truncated_while_records_in_flight(env):
         except socket.timeout:
             if sh.checkpoint().get(SMTP) == os.path.getsize(env.log.file(SMTP)):
                 break
-        worst = max(worst, checkpoint_offsets(env.state).get(SMTP, 0))
+        worst = max(worst, sh.checkpoint().get(SMTP, 0))
     size = os.path.getsize(env.log.file(SMTP))
     assert worst <= size, (f"the checkpoint named offset {worst} of the new content, "
                            f"which has {size} bytes: old records moved it")
-    assert checkpoint_offsets(env.state).get(SMTP) == size, "the new content was not delivered"
-
-    def drain():
-        # until the daemon has exited: its summaries at the stop come too
-        while sh.running():
-            try:
-                conn.recv(1 << 16)
-            except socket.timeout:
-                pass
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
+    assert sh.checkpoint().get(SMTP) == size, "the new content was not delivered"
+    reader = read_until_exit(sh, lambda: conn.recv(1 << 16))
     assert sh.stop() == 0, sh.stderr()
     reader.join()
     conn.close()
