@@ -14,12 +14,12 @@ TEST_PKG := cmocka
 CSTD := -std=c11 -D_GNU_SOURCE
 WARN := -Wall -Wextra -Werror -Wswitch-enum -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 OPT ?= -O2 -g
-CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(EXTRA_CFLAGS) \
+CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(EXTRA_CFLAGS) -Ishim \
 	-DSHIM_VERSION='"$(VERSION)"' -DMAPPINGS_DIR='"$(PREFIX)/share/smartermail-shim/mappings"' \
 	$(SONAMES) \
 	$(shell $(PKG_CONFIG) --cflags $(LIBS_PKG))
 LDLIBS_ALL = $(shell $(PKG_CONFIG) --libs $(LIBS_PKG))
-# librelp and librdkafka are loaded when an output needs them (shim/dlib.h):
+# librelp and librdkafka are loaded when an output needs them (shim/base/dlib.h):
 # the binary does not link them; the tests do (they call them directly).
 DLOPEN_PKG := relp rdkafka
 LDLIBS_BIN = $(shell $(PKG_CONFIG) --libs $(filter-out $(DLOPEN_PKG),$(LIBS_PKG)))
@@ -29,7 +29,7 @@ soname = $(shell readelf -d $$($(PKG_CONFIG) --variable=libdir $(1))/lib$(2).so 
 SONAMES := -DRELP_SONAME='"$(call soname,relp,relp)"' -DRDKAFKA_SONAME='"$(call soname,rdkafka,rdkafka)"'
 
 BUILD ?= build
-SRCS := $(filter-out shim/main.c,$(wildcard shim/*.c))
+SRCS := $(filter-out shim/cli/main.c,$(wildcard shim/*/*.c))
 OBJS := $(SRCS:shim/%.c=$(BUILD)/%.o)
 BIN ?= smartermail-shim
 
@@ -54,14 +54,14 @@ deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-$(BUILD)/%.o: shim/%.c $(wildcard shim/*.h) Makefile
-	@mkdir -p $(BUILD)
+$(BUILD)/%.o: shim/%.c $(wildcard shim/*/*.h) Makefile
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
 $(BUILD)/libshim.a: $(OBJS)
 	ar rcs $@ $^
 
-$(BIN): $(BUILD)/main.o $(BUILD)/libshim.a
+$(BIN): $(BUILD)/cli/main.o $(BUILD)/libshim.a
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $^ $(LDLIBS_BIN)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libshim.a tests/unit/testutil.h
@@ -130,7 +130,7 @@ docs-check: $(BIN)
 	@./$(BIN) fields --mappings mappings > $(BUILD)/fields.gen
 	@missing=$$(while read -r f; do grep -qF "| \`$$f\` |" docs/fields.md || echo "$$f"; done < $(BUILD)/fields.gen); \
 	  if [ -n "$$missing" ]; then echo "docs/fields.md does not list:"; echo "$$missing"; exit 1; fi
-	@for id in $$(grep -o '"[0-9a-f]\{32\}"' shim/sink_journal.c | tr -d '"'); do \
+	@for id in $$(grep -o '"[0-9a-f]\{32\}"' shim/outputs/sink_journal.c | tr -d '"'); do \
 	  grep -q "^-- $$id" deploy/smartermail-shim.catalog || { echo "deploy/smartermail-shim.catalog lacks MESSAGE_ID $$id"; exit 1; }; done
 	@echo "docs-check: docs/options.md, docs/fields.md and the journald catalog match the code"
 

@@ -12,10 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "encode_json.h"
-#include "frame.h"
-#include "mapping.h"
-#include "normalize.h"
+#include "core/encode_json.h"
+#include "core/frame.h"
+#include "core/mapping.h"
+#include "core/normalize.h"
 
 static double cpu_now(void)
 {

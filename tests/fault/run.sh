@@ -47,9 +47,9 @@ declare -A wrappers=([test_alloc]=inject_alloc.c [test_ckpt_io]=inject_io.c)
 # made of, the symbol renamed, so that the test keeps its own main().
 declare -A with_main=([test_alloc]=1)
 
-if ! "$cc" "${cflags[@]}" -c -o "$out/main.o" shim/main.c ||
+if ! "$cc" "${cflags[@]}" -c -o "$out/main.o" shim/cli/main.c ||
         ! objcopy --redefine-sym main=shim_main "$out/main.o" "$out/shim_main.o"; then
-        echo "shim/main.c: build for the tests failed" >&2
+        echo "shim/cli/main.c: build for the tests failed" >&2
         exit 2
 fi
 

@@ -5,7 +5,7 @@
  * once with every call from it on failing. Each run must end in success or
  * -ENOMEM, leave its outputs as the contracts say, and free everything
  * (built with ASan, LeakSanitizer looks after every run). The operations:
- *   parse       pipeline_init with mappings/, one frame, every tests/cases
+ *   parse       setup_init with mappings/, one frame, every tests/cases
  *               and samples log and a file of long lines, fed in pieces,
  *               norm_record, encode_json;
  *   checkpoint  ckpt_commit over an older checkpoint, then ckpt_load;
@@ -36,13 +36,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checkpoint.h"
-#include "encode_json.h"
-#include "frame.h"
+#include "daemon/checkpoint.h"
+#include "core/encode_json.h"
+#include "core/frame.h"
 #include "inject.h"
-#include "normalize.h"
-#include "options.h"
-#include "pipeline.h"
+#include "core/normalize.h"
+#include "base/options.h"
+#include "core/setup.h"
 #include "testutil.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -83,7 +83,7 @@ struct input {
 
 struct parse_ctx {
         struct shim_opts o;
-        struct pipeline p;
+        struct setup p;
         struct input in[INPUTS_MAX];
         unsigned n;
         FILE *acc;              /* the events written (libc's memory) */
@@ -245,7 +245,7 @@ static int parse_run(void *ctx)
         int r;
 
         buf_init(&out, OUT_MAX);
-        r = pipeline_init(&c->p, &c->o);
+        r = setup_init(&c->p, &c->o);
         c->calls_init = inject_alloc.calls;
         if (r < 0)
                 goto done;
@@ -262,7 +262,7 @@ static int parse_run(void *ctx)
 done:
         buf_done(&out);
         frame_free(f);
-        pipeline_done(&c->p);
+        setup_done(&c->p);
         return r;
 }
 
@@ -352,7 +352,7 @@ static void parse_end(void *ctx, int r, int failed, unsigned long n)
                 assert_true(c->acc_len > 0);
                 c->want = c->acc_p;
                 c->want_len = c->acc_len;
-                printf("parse: %lu allocation calls in pipeline_init, %lu for the frame and "
+                printf("parse: %lu allocation calls in setup_init, %lu for the frame and "
                        "the output buffer, %lu while parsing %u files\n", c->calls_init,
                        c->calls_frame - c->calls_init, inject_alloc.calls - c->calls_frame,
                        c->n);
@@ -601,7 +601,7 @@ struct exit_ctx {
         char *argv[EXIT_ARGS_MAX + 1];  /* and a NULL, as main() gets it */
         int argc;
         int want;               /* the status of a run without a failure */
-        int may_absorb;         /* a failure may be absorbed (pipeline_init
+        int may_absorb;         /* a failure may be absorbed (setup_init
                                    degrades): want is then right too */
         int null_fd, capture_fd;
         int status;
@@ -705,7 +705,7 @@ static void leak_check(const char *name, unsigned long n, int persist)
 #endif
 }
 
-/* pipeline_init and opts_load_config print what they could not load; in
+/* setup_init and opts_load_config print what they could not load; in
  * a failed run that is expected, so standard error goes to /dev/null for
  * the run (and comes back for the checks and the leak report). */
 static int quiet_begin(void)

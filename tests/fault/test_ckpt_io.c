@@ -24,7 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "checkpoint.h"
+#include "daemon/checkpoint.h"
 #include "inject.h"
 #include "testutil.h"
 

@@ -7,9 +7,9 @@
 
 #include <stddef.h>
 
-#include "encode_json.h"
-#include "frame.h"
-#include "normalize.h"
+#include "core/encode_json.h"
+#include "core/frame.h"
+#include "core/normalize.h"
 
 /* Die with a message when cond is false: the fuzzer's assertion. */
 #define FUZZ_CHECK(cond, what) \

@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checkpoint.h"
-#include "frame.h"
+#include "daemon/checkpoint.h"
+#include "core/frame.h"
 #include "fuzz_common.h"
-#include "options.h"
+#include "base/options.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

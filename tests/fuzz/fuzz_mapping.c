@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "fuzz_common.h"
-#include "mapping.h"
-#include "stamp.h"
+#include "core/mapping.h"
+#include "core/stamp.h"
 
 static const char *const samples[] = {
         "22:54:21.015 [123.123.123.123][63985015] rsp: 220 mail.servermanagementco.com",

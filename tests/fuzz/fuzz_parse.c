@@ -19,9 +19,9 @@
 #include <string.h>
 
 #include "fuzz_common.h"
-#include "options.h"
-#include "pipeline.h"
-#include "stamp.h"
+#include "base/options.h"
+#include "core/setup.h"
+#include "core/stamp.h"
 
 #define CTL_BYTES 4
 
@@ -42,7 +42,7 @@ struct ref {
         char *join;             /* scratch: a record's lines joined */
 };
 
-static struct pipeline pl;
+static struct setup pl;
 static struct buf out;
 
 static const char *const types[] = {
@@ -74,7 +74,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
                 if (opts_set(&o, opts_find(set[i].key, MODE_PARSE), set[i].value, &err) < 0)
                         abort();
         if (opts_set(&o, opts_find("mappings", MODE_PARSE), fuzz_mappings_dir(), &err) < 0 ||
-            pipeline_init(&pl, &o) < 0) {
+            setup_init(&pl, &o) < 0) {
                 fprintf(stderr, "fuzz_parse: cannot load the mappings in %s "
                         "(run from the repository, or set SHIM_FUZZ_MAPPINGS)\n",
                         fuzz_mappings_dir());

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Build the libFuzzer targets with clang (ASan + UBSan, the shim's sources
-# compiled directly, shim/main.c left out), replay the regression inputs in
+# compiled directly, shim/cli/main.c left out), replay the regression inputs in
 # tests/fuzz/regress/<target>/, then fuzz each target for SECONDS.
 #
 #   tests/fuzz/run.sh SECONDS [TARGET...]     (targets: parse mapping config)
@@ -30,7 +30,7 @@ out=build/fuzz
 # the libraries the Makefile names, so that a new dependency needs no edit here
 pkgs=$(make -s --no-print-directory --eval '_fuzz_pkgs: ; @echo $(LIBS_PKG)' _fuzz_pkgs 2>/dev/null)
 [ -n "$pkgs" ] || pkgs="libfastjson libpcre2-8 libsystemd"
-# and the names of the libraries loaded on demand (shim/dlib.h)
+# and the names of the libraries loaded on demand (shim/base/dlib.h)
 sonames=$(make -s --no-print-directory --eval '_fuzz_sonames: ; @echo $(SONAMES)' _fuzz_sonames)
 san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 cflags="-std=c11 -D_GNU_SOURCE -g -O1 $san -Wall -Wextra -iquote shim -iquote tests/fuzz
@@ -48,7 +48,7 @@ export SHIM_FUZZ_MAPPINGS=${SHIM_FUZZ_MAPPINGS:-mappings}
 build() {
         local objs=() src o
         mkdir -p "$out/obj"
-        for src in $(ls shim/*.c | grep -v '^shim/main\.c$'); do
+        for src in $(ls shim/*/*.c | grep -v "^shim/cli/main\.c$"); do
                 o=$out/obj/$(basename "${src%.c}").o
                 if [ ! -e "$o" ] || [ "$src" -nt "$o" ] || [ -n "$(find shim -name '*.h' -newer "$o")" ]; then
                         # shellcheck disable=SC2086

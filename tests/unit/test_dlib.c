@@ -10,7 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "dlib.h"
+#include "base/dlib.h"
 
 static void test_load(void **state)
 {

@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "encode_json.h"
-#include "event.h"
+#include "base/buf.h"
+#include "core/encode_json.h"
+#include "core/event.h"
 #include "testutil.h"
 
 #define FFFD "\xEF\xBF\xBD"

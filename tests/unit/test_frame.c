@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frame.h"
+#include "core/frame.h"
 #include "testutil.h"
 
 #define MAX_MIN FRAME_MAX_RECORD_MIN

@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "event.h"
-#include "log.h"
-#include "mapping.h"
+#include "core/event.h"
+#include "base/log.h"
+#include "core/mapping.h"
 #include "testutil.h"
 
 /* ---- mapping_brackets -------------------------------------------------- */

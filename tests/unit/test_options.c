@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frame.h"
-#include "options.h"
+#include "core/frame.h"
+#include "base/options.h"
 #include "testutil.h"
 
 static const struct opt_spec *spec_named(const char *name)

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "options.h"
+#include "base/options.h"
 #include "testutil.h"
 
 /* What f printed, as a NUL-terminated string the caller frees. */

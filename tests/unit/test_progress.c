@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "progress.h"
+#include "query/progress.h"
 #include "testutil.h"
 
 #define SEC 1000000u

@@ -28,9 +28,9 @@
 #include <libfastjson/json.h>
 #include <zip.h>
 
-#include "options.h"
-#include "report.h"
-#include "search.h"
+#include "base/options.h"
+#include "query/report.h"
+#include "query/search.h"
 #include "testutil.h"
 
 #define FIXTURES "tests/search/logs"

@@ -20,11 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ack.h"
-#include "event.h"
-#include "loop.h"
-#include "options.h"
-#include "sink.h"
+#include "daemon/inflight.h"
+#include "core/event.h"
+#include "daemon/loop.h"
+#include "base/options.h"
+#include "outputs/sink.h"
 #include "testutil.h"
 
 #define API_PRODUCE 0           /* ProduceRequest's ApiKey */
@@ -82,7 +82,7 @@ struct rig {
         struct keys *keys;
         struct event *ev;
         int sid;
-        struct ack *ack;
+        struct inflight *ack;
         struct acks acks;
         struct sink s;
 };
@@ -132,7 +132,7 @@ static void rig_open(struct rig *r, rd_kafka_mock_cluster_t *mc, const char *pre
         assert_int_equal(keys_finish(r->keys, &err), 0);
         r->ev = event_new(r->keys);
         assert_non_null(r->ev);
-        r->ack = ack_new(EVENTS_MAX, 1u << 24, 1, on_commit, &r->acks);
+        r->ack = inflight_new(EVENTS_MAX, 1u << 24, 1, on_commit, &r->acks);
         assert_non_null(r->ack);
 
         assert_int_equal(sink_from_spec(&r->s, "kafka", &r->o, &err), 0);
@@ -147,7 +147,7 @@ static void rig_open(struct rig *r, rd_kafka_mock_cluster_t *mc, const char *pre
 static void rig_close(struct rig *r)
 {
         r->s.ops->close(&r->s);
-        ack_free(r->ack);
+        inflight_free(r->ack);
         event_free(r->ev);
         keys_free(r->keys);
         opts_free(&r->o);
@@ -170,7 +170,7 @@ static void submit(struct rig *r, unsigned i, size_t size)
         assert_int_equal(event_set_str(r->ev, K_HOST_NAME, "mail01", 6), 0);
         assert_int_equal(event_set_str(r->ev, (unsigned)r->sid, "s1", 2), 0);
         assert_int_equal(event_set_str(r->ev, K_MESSAGE, msg, strlen(msg)), 0);
-        r->ev->seq = ack_push(r->ack, r, i, strlen(msg), 0);
+        r->ev->seq = inflight_push(r->ack, r, i, strlen(msg), 0);
         assert_true(r->ev->seq > 0);
         assert_int_equal(r->s.ops->submit(&r->s, r->ev), 0);
         free(msg);
@@ -372,7 +372,7 @@ static void test_broker_down(void **state)
         while (loop_now_ms() < until)
                 assert_int_equal(r.s.ops->flush(&r.s, loop_now_ms() + 100), -EAGAIN);
         assert_int_equal(r.acks.n, 0);
-        assert_int_equal(ack_inflight(r.ack), 5);
+        assert_int_equal(inflight_count(r.ack), 5);
         assert_int_equal(rd_kafka_mock_broker_set_up(r.mc, 1), 0);
         drain(&r);
         assert_int_equal(r.acks.n, 5);

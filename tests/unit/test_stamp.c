@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stamp.h"
+#include "core/stamp.h"
 #include "testutil.h"
 
 /* ---- stamp_parse ------------------------------------------------------- */

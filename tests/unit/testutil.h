@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "frame.h"
+#include "core/frame.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

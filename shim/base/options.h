@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: MIT */
+/* Options: every setting is declared once in a table (name, type, default,
+ * where it lands, one sentence of help); the same table drives command-line
+ * parsing, defaults, --help, docs/options.md, the config file and its
+ * template, and the man pages.
+ * It does not act on any setting. */
+#ifndef SHIM_OPTIONS_H
+#define SHIM_OPTIONS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "base/log.h"
+
+/* OPT_LIST collects every value given (repeated flags or config lines),
+ * newline-separated, in order. */
+enum opt_type { OPT_STR, OPT_BOOL, OPT_SIZE, OPT_ENUM, OPT_UINT, OPT_LIST };
+
+enum opt_mode { MODE_PARSE = 1u << 0, MODE_FIELDS = 1u << 1, MODE_RUN = 1u << 2,
+                MODE_SEARCH = 1u << 3, MODE_REPORT = 1u << 4 };
+
+struct opt_spec {
+        const char *name;       /* long option and config key */
+        enum opt_type type;
+        const char *def;        /* default, as text the parser accepts */
+        size_t off;             /* into struct shim_opts */
+        const char *desc;       /* one sentence */
+        const char *choices;    /* OPT_ENUM: "a|b|c", index stored as int */
+        const char *arg;        /* placeholder in help ("ZONE") */
+        unsigned long min, max; /* OPT_UINT, OPT_SIZE range (max 0 = none) */
+        unsigned modes;         /* enum opt_mode mask */
+        char short_name;
+};
+
+#define OPT_AT(member) offsetof(struct shim_opts, member)
+
+enum enc_choice { ENC_CHOICE_ECS, ENC_CHOICE_FLAT, ENC_CHOICE_GELF };
+enum from_choice { FROM_AUTO, FROM_END, FROM_BEGINNING };
+enum watch_choice { WATCH_AUTO, WATCH_INOTIFY, WATCH_POLL };
+enum syslog_format_choice { SYSLOG_RFC5424, SYSLOG_RFC3164 };
+enum syslog_framing_choice { FRAMING_OCTET, FRAMING_NEWLINE };
+enum syslog_message_choice { SYSLOG_MSG_JSON, SYSLOG_MSG_CEE };
+
+/* Where a setting came from, so that a problem found after loading (an
+ * output's check) names the line that made it. */
+enum opt_source { OPT_SOURCE_CONFIG, OPT_SOURCE_CONFIG_KAFKA, OPT_SOURCE_ARGV };
+
+struct opt_origin {
+        const struct opt_spec *spec;
+        unsigned item;                  /* OPT_LIST: the index of the value it added */
+        unsigned line;                  /* the config line, 0 for the command line */
+        enum opt_source source;         /* CONFIG_KAFKA: a kafka.NAME = VALUE line */
+};
+
+struct opt_origins {
+        char *file;                     /* the config file read, or NULL */
+        struct opt_origin *v;           /* in the order the settings were made */
+        size_t n, cap;
+};
+
+struct shim_opts {
+        char *type;
+        char *date;
+        char *timezone;
+        char *mappings;
+        char *host_name;
+        int encoding;           /* enum enc_choice */
+        int original;
+        size_t max_record_bytes;
+        int help;
+        int version;
+        int verbose;
+        int allow_root;
+        /* summaries (parse, run) */
+        int summaries;
+        unsigned long summary_max_open;
+        unsigned long summary_idle_timeout_s;
+        /* search and report */
+        char *since;            /* --from DATE */
+        char *until;            /* --to DATE */
+        int regex;
+        int ignore_case;
+        int related;
+        int trace;
+        int json;
+        int count;
+        char *html;
+        unsigned long top;
+        /* run mode */
+        char *config;
+        char *logs;
+        char *types;            /* comma-separated type words, empty = all */
+        char *state;
+        char *output;
+        int from;               /* enum from_choice */
+        int watch;              /* enum watch_choice */
+        unsigned long poll_interval_ms;
+        unsigned long checkpoint_interval_ms;
+        unsigned long quiet_ms;
+        unsigned long partial_line_timeout_ms;
+        unsigned long max_inflight_records;
+        size_t max_inflight_bytes;
+        unsigned long stats_interval_s;
+        unsigned long shutdown_timeout_ms;
+        unsigned long release_idle_s;
+        /* syslog output */
+        char *syslog_target;
+        int syslog_format;              /* enum syslog_format_choice */
+        int syslog_framing;             /* enum syslog_framing_choice */
+        int syslog_message;             /* enum syslog_message_choice */
+        int syslog_structured_data;
+        unsigned long syslog_enterprise_number;
+        char *syslog_app_name;
+        char *syslog_tls_ca;
+        char *syslog_tls_cert;
+        char *syslog_tls_key;
+        int syslog_tls_verify;
+        char *syslog_tls_server_name;
+        unsigned long syslog_relp_window;
+        unsigned long syslog_connect_timeout_ms;
+        /* kafka output */
+        char *kafka_brokers;
+        char *kafka_topic;
+        char *kafka_property;           /* OPT_LIST of "name=value" */
+        char *kafka_property_file;      /* OPT_LIST of "name=path" */
+        char *kafka_rejected;
+        /* filled by opts_load_config and opts_parse, read by opts_where */
+        struct opt_origins origins;
+};
+
+extern const struct opt_spec shim_options[];
+
+/* Set every option to its default. Returns 0 or -ENOMEM. */
+int opts_defaults(struct shim_opts *o);
+void opts_free(struct shim_opts *o);
+
+/* Parse argv for one mode. On success returns the index of the first
+ * operand. On a usage error returns -EINVAL with err filled (the caller
+ * prints it and exits 2); out of memory, -ENOMEM (err says so). */
+int opts_parse(struct shim_opts *o, unsigned mode, int argc, char **argv, struct diag *err);
+
+/* Set one option from text (command line or config). Returns 0, -EINVAL
+ * with err->text saying why, or -ENOMEM (the option keeps its old value). */
+int opts_set(struct shim_opts *o, const struct opt_spec *spec, const char *value,
+             struct diag *err);
+
+/* The option a config key or long name names, or NULL. */
+const struct opt_spec *opts_find(const char *name, unsigned mode);
+
+/* Read a config file of "key = value" lines ('#' starts a comment) into o.
+ * Keys are long option names valid in mode. Every problem is printed as
+ * "file:line: key: problem"; returns 0, -EINVAL (bad content), -ENOMEM
+ * (it stops there; the lines before it stay applied) or -errno (cannot
+ * read; err says why). Read one config file per o: opts_where names the
+ * last one read. */
+int opts_load_config(struct shim_opts *o, unsigned mode, const char *path, struct diag *err);
+
+/* Point err at where the value of option name came from (for an OPT_LIST,
+ * its item-th value, from 0): err->file and err->line name the config line
+ * (err->file stays valid as long as o), err->key the key as written there
+ * ("kafka.NAME" for a kafka.NAME = VALUE line), or "--name" for the command
+ * line; a default, or a value set with opts_set, gets the name alone.
+ * err->text is left alone. */
+void opts_where(const struct shim_opts *o, const char *name, unsigned item, struct diag *err);
+
+/* Help text for a mode, and the Markdown table of docs/options.md. */
+void opts_help(FILE *f, unsigned mode);
+void opts_markdown(FILE *f);
+
+/* 1 when s may be set in a config file (of a mode s belongs to): every
+ * option but config, help and version. The config file of run, which the
+ * documents describe, holds the run options among them. */
+int opts_in_config(const struct opt_spec *s);
+
+/* The rest renders the same table for people (options_doc.c). */
+
+/* Whether a librdkafka property of this name (len bytes) may carry a
+ * secret: matched without regard to case against words such as password,
+ * secret, key, token and credential, so that a misspelt or upper-cased
+ * name is hidden too. 1 when it may, else 0. */
+int opts_secret_property(const char *name, size_t len);
+
+/* The effective settings in o as a config file that loads back to the same
+ * settings: every config key as "key = value", kafka properties as
+ * "kafka.NAME = VALUE" lines, and those that may carry a secret
+ * (opts_secret_property) commented out with their value hidden. */
+void opts_dump(FILE *f, const struct shim_opts *o);
+
+/* Every config key, commented out with its default after a comment saying
+ * what it does: the body of deploy/smartermail-shim.conf. */
+void opts_config_template(FILE *f);
+
+/* The generated part of a man page, in roff: the OPTIONS of
+ * smartermail-shim(1) (section 1) or the KEYS of smartermail-shim.conf(5)
+ * (section 5). Returns 0, or -EINVAL for another section. */
+int opts_man(FILE *f, int section);
+
+#endif

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/* What parse and run share: the zone, the host name, the key registry and
+ * the mappings, the normalizer and one reusable event, built from the
+ * options. Loading twice (SIGHUP) builds a second pipeline and swaps. */
+#ifndef SHIM_SETUP_H
+#define SHIM_SETUP_H
+
+#include "core/encode_json.h"
+#include "core/event.h"
+#include "core/mapping.h"
+#include "core/normalize.h"
+#include "base/options.h"
+#include "core/stamp.h"
+
+struct setup {
+        struct tz_conv tz;
+        char host[256];
+        char mappings_dir[4096];
+        struct keys *keys;
+        struct mapping_set *maps;
+        struct norm norm;
+        struct event *ev;
+        enum encoding enc;
+};
+
+/* The mappings directory: --mappings, else /etc/smartermail-shim/mappings,
+ * else the installed copy, else mappings/ beside the binary. */
+const char *setup_mappings_dir(const char *given, char *tmp, size_t n);
+
+/* Build everything. Problems are printed. Returns 0, -EINVAL (bad zone or
+ * mappings: exit 2) or -ENOMEM. */
+int setup_init(struct setup *p, const struct shim_opts *o);
+void setup_done(struct setup *p);
+
+#endif

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: MIT */
+/* Log files and their identity. The fingerprint is the first
+ * CKPT_FP_BYTES bytes of the file (fewer while it is shorter); two
+ * fingerprints agree when their common prefix is equal. */
+#include "daemon/logfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "core/normalize.h"
+
+int logfile_is_log(const char *name, const char *types, char *type, size_t type_len,
+                int *y, int *mo, int *d)
+{
+        size_t tl;
+        const char *p;
+
+        if (norm_name_info(name, type, type_len, y, mo, d) < 0)
+                return 0;
+        if (!types || !types[0])
+                return 1;
+        tl = strlen(type);
+        for (p = types; *p;) {
+                const char *c = strchr(p, ',');
+                size_t l = c ? (size_t)(c - p) : strlen(p);
+                while (l && *p == ' ')
+                        p++, l--;
+                while (l && p[l - 1] == ' ')
+                        l--;
+                if (l == tl && memcmp(p, type, l) == 0)
+                        return 1;
+                if (!c)
+                        break;
+                p = c + 1;
+        }
+        return 0;
+}
+
+static void fill_fp(struct logfile *t)
+{
+        ssize_t r;
+
+        if (t->fp_len >= CKPT_FP_BYTES)
+                return;
+        r = pread(t->fd, t->fp, CKPT_FP_BYTES, 0);
+        if (r > (ssize_t)t->fp_len)
+                t->fp_len = (uint32_t)r;
+}
+
+int logfile_open(struct logfile *t, const char *dir, const char *name)
+{
+        struct stat st;
+        size_t l = strlen(dir) + strlen(name) + 2;
+
+        if (strlen(name) >= CKPT_NAME_MAX)
+                return -ENAMETOOLONG;
+        if (!t->path) {
+                t->path = malloc(l);
+                if (!t->path)
+                        return -ENOMEM;
+                snprintf(t->path, l, "%s/%s", dir, name);
+        }
+        if (name != t->name)
+                snprintf(t->name, sizeof(t->name), "%s", name);
+        t->fd = open(t->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (t->fd < 0)
+                return -errno;
+        if (fstat(t->fd, &st) < 0) {
+                int e = -errno;
+                logfile_close(t);
+                return e;
+        }
+        t->dev = (uint64_t)st.st_dev;
+        t->ino = (uint64_t)st.st_ino;
+        t->size = (uint64_t)st.st_size;
+        t->fp_len = 0;
+        fill_fp(t);
+        return 0;
+}
+
+void logfile_close(struct logfile *t)
+{
+        if (t->fd >= 0)
+                close(t->fd);
+        t->fd = -1;
+}
+
+ssize_t logfile_read(struct logfile *t, uint64_t offset, char *buf, size_t len)
+{
+        ssize_t r;
+
+        do
+                r = pread(t->fd, buf, len, (off_t)offset);
+        while (r < 0 && errno == EINTR);
+        if (r < 0)
+                return -errno;
+        if (offset < CKPT_FP_BYTES && t->fp_len < CKPT_FP_BYTES && r > 0)
+                fill_fp(t);
+        return r;
+}
+
+static int fp_agree(const unsigned char *a, uint32_t al, const unsigned char *b, uint32_t bl)
+{
+        uint32_t n = al < bl ? al : bl;
+
+        return memcmp(a, b, n) == 0;
+}
+
+enum logfile_change logfile_check(struct logfile *t, uint64_t read_off)
+{
+        struct stat st, fst;
+        unsigned char now[CKPT_FP_BYTES];
+        ssize_t r;
+
+        if (t->fd < 0)
+                return LOGFILE_GONE;
+        if (fstat(t->fd, &fst) == 0)
+                t->size = (uint64_t)fst.st_size;
+        if (stat(t->path, &st) < 0)
+                return LOGFILE_GONE;
+        if ((uint64_t)st.st_dev != t->dev || (uint64_t)st.st_ino != t->ino)
+                return LOGFILE_REPLACED;
+        if (t->size < read_off)
+                return LOGFILE_TRUNCATED;
+        /* same inode, not shorter: the first bytes tell a copy-truncate that
+         * has grown back past where we were from plain growth */
+        r = pread(t->fd, now, t->fp_len, 0);
+        if (r >= 0 && !fp_agree(now, (uint32_t)r, t->fp, t->fp_len))
+                return (uint32_t)r < t->fp_len ? LOGFILE_TRUNCATED : LOGFILE_REPLACED;
+        return LOGFILE_SAME;
+}
+
+int logfile_matches(const struct logfile *t, const struct ckpt_entry *e)
+{
+        return e->dev == t->dev && e->ino == t->ino &&
+               fp_agree(e->fp, e->fp_len, t->fp, t->fp_len);
+}
+
+void logfile_entry(const struct logfile *t, uint64_t offset, struct ckpt_entry *e)
+{
+        memset(e, 0, sizeof(*e));
+        snprintf(e->name, sizeof(e->name), "%s", t->name);
+        e->dev = t->dev;
+        e->ino = t->ino;
+        e->fp_len = t->fp_len;
+        memcpy(e->fp, t->fp, t->fp_len);
+        e->offset = offset;
+}
+
+int logfile_dir_is_remote(const char *dir)
+{
+        static const long remote[] = {
+                0xFF534D42L,    /* CIFS */
+                0x517BL,        /* SMB */
+                0xFE534D42L,    /* SMB2 */
+                0x6969L,        /* NFS */
+                0x01021997L,    /* 9P */
+                0x65735546L,    /* FUSE (sshfs and friends) */
+                0x47504653L,    /* GPFS */
+                0x00C36400L,    /* CEPH */
+        };
+        struct statfs sf;
+
+        if (statfs(dir, &sf) < 0)
+                return -errno;
+        for (size_t i = 0; i < sizeof(remote) / sizeof(remote[0]); i++)
+                if ((long)sf.f_type == remote[i])
+                        return 1;
+        return 0;
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/* The output interface. Each output is one small ops table; run.c hands it
+ * every event in sequence order and it reports delivery through inflight_done.
+ * submit returns 0 (accepted), -EAGAIN (full: the caller holds the event
+ * and offers it again after the output drained), -ENOTRECOVERABLE (the
+ * output is broken for good: the daemon stops, checkpointing only what was
+ * acknowledged) or another negative errno (down: held as well, and retried
+ * with backoff). */
+#ifndef SHIM_SINK_H
+#define SHIM_SINK_H
+
+#include <stdint.h>
+
+#include "daemon/inflight.h"
+#include "core/encode_json.h"
+#include "core/event.h"
+#include "base/log.h"
+#include "base/options.h"
+
+#define SINKS_MAX 4
+
+struct sink;
+
+struct sink_ops {
+        const char *name;
+        /* Check the settings open would use, as far as can be done without
+         * connecting or creating anything that lasts (may be NULL: nothing
+         * to check). Returns 0, -EINVAL with err naming the setting and
+         * where it was set (opts_where), or -ENOMEM. */
+        int (*check)(struct sink *s, struct diag *err);
+        int (*open)(struct sink *s, struct diag *err);
+        int (*submit)(struct sink *s, const struct event *ev);
+        /* Deliver what is buffered, waiting at most until deadline_ms
+         * (loop_now_ms clock; 0 = do not wait). Returns 0 when nothing is
+         * left, -EAGAIN when some is, or a negative errno. */
+        int (*flush)(struct sink *s, int64_t deadline_ms);
+        /* Make what was acknowledged durable before a checkpoint names it
+         * (may be NULL). */
+        int (*sync)(struct sink *s);
+        /* Release everything (flush first: what is still buffered is not
+         * delivered, and its records stay unacknowledged). */
+        void (*close)(struct sink *s);
+};
+
+struct sink {
+        const struct sink_ops *ops;
+        struct inflight *ack;                /* where deliveries are reported */
+        enum encoding enc;
+        char target[1024];              /* the part after "file:", or the output's name */
+        const struct shim_opts *opts;   /* the outputs' settings */
+        void *priv;                     /* the output's own state */
+};
+
+/* Set s up for one --output item ("stdout", "file:PATH", "journald",
+ * "syslog", "kafka"); o holds the outputs' own options. Returns 0 or
+ * -EINVAL (err says why). Call s->ops->open next: it checks the settings
+ * (-EINVAL) and may connect, but a receiver that is down is not an error
+ * there — submit and flush retry. */
+int sink_from_spec(struct sink *s, const char *spec, const struct shim_opts *o,
+                   struct diag *err);
+
+/* Check every output of o->output (sink_from_spec, then its check op),
+ * before anything is opened: each problem is printed as "file:line: key:
+ * problem" (the config line of the setting), and every output is checked.
+ * Returns 0, -EINVAL (a problem was printed) or -ENOMEM (nothing is printed
+ * for it: the caller says so). */
+int sink_check_outputs(const struct shim_opts *o);
+
+/* For a check op: that the file named by option key (its item-th value,
+ * for a list; an empty path names none) can be opened for reading. Returns
+ * 0, 1 when it was not checked (a systemd credential of the service, which
+ * exists only inside it: a notice says so), or a negative errno with err
+ * naming the file and the option's line. */
+int sink_check_file(const struct shim_opts *o, const char *key, unsigned item,
+                    const char *path, struct diag *err);
+
+extern const struct sink_ops sink_file_ops;
+extern const struct sink_ops sink_journal_ops;
+extern const struct sink_ops sink_syslog_ops;
+extern const struct sink_ops sink_kafka_ops;
+
+#endif

@@ -1,0 +1,642 @@
+/* SPDX-License-Identifier: MIT */
+/* Output to Apache Kafka through librdkafka. Each event is one message:
+ * topic from a template (smartermail.{type}), key host|type|session-or-
+ * delivery-id so that one SMTP session or delivery stays on one partition and
+ * in order, value the encoded event, headers log_type and host.
+ *
+ * Delivery reports drive the acknowledgements: only a report without error
+ * acknowledges a record. Producer defaults: idempotence on, acks=all, lz4
+ * compression, no message timeout (an outage of any length is waited out,
+ * nothing expires), and a queue bound far below librdkafka's 1 GiB: when
+ * it is full, produce returns QUEUE_FULL and reading pauses. An event that
+ * is refused for good (by the broker or already by the producer: too large,
+ * invalid; or too large to encode) is written with the reason to the
+ * rejected-events file and counted, then acknowledged: it can never be
+ * delivered, and holding it would stop every later record. The broker
+ * judges a batch, not a record, against the topic's max.message.bytes: the
+ * records of a batch refused for its size are sent again one per batch
+ * through a second producer (made when first needed), and only a refusal
+ * there is final; those records then arrive after the ones that followed
+ * them. A fatal producer error (idempotence broken) stops the daemon without
+ * checkpointing what was not acknowledged; the next start sends it again. */
+#include "outputs/sink.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <librdkafka/rdkafka.h>
+#include <libfastjson/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/dlib.h"
+#include "daemon/loop.h"
+
+#define KAFKA_MSG_MAX (8u << 20)
+
+/* librdkafka, loaded when a kafka output is first checked or opened
+ * (dlib.h): every function called, each named once here. */
+#define RDKAFKA_FUNCS(X) X(conf_destroy) X(conf_dup) X(conf_new) X(conf_set) \
+        X(conf_set_dr_msg_cb) X(conf_set_error_cb) X(conf_set_log_cb) X(conf_set_opaque) \
+        X(conf_set_stats_cb) X(destroy) X(err2str) X(fatal_error) X(flush) X(headers_copy) \
+        X(headers_destroy) X(message_headers) X(new) X(outq_len) X(poll) X(producev) \
+        X(purge) X(topic_name)
+
+#define RDKAFKA_MEMBER(f) __typeof__(rd_kafka_##f) *f;
+static struct {
+        RDKAFKA_FUNCS(RDKAFKA_MEMBER)
+} rdk;
+
+static int kafka_load(struct diag *err)
+{
+#define RDKAFKA_SYM(f) { "rd_kafka_" #f, (void **)&rdk.f },
+        static void *handle;
+        const struct dlib_sym syms[] = { RDKAFKA_FUNCS(RDKAFKA_SYM) };
+
+        return dlib_load(&handle, RDKAFKA_SONAME, syms, sizeof(syms) / sizeof(syms[0]), err);
+}
+
+struct kafka_sink {
+        rd_kafka_t *rk;
+        rd_kafka_t *rk_single;          /* one record per batch: see resend_alone */
+        rd_kafka_conf_t *single_conf;   /* its settings until it is made */
+        struct sink *s;
+        struct buf val;
+        char rejected_path[4096];
+        int topic_has_type;
+        uint64_t delivered, rejected, resent, fatal;
+        /* from the statistics callback */
+        long long queue_msgs, retries, rtt_avg_us;
+        int down_warned;
+};
+
+static const struct { const char *name, *value; } kafka_defaults[] = {
+        { "enable.idempotence", "true" },
+        { "acks", "all" },
+        { "compression.codec", "lz4" },
+        { "message.timeout.ms", "0" },          /* never expire: outages are waited out */
+        { "queue.buffering.max.messages", "100000" },
+        { "queue.buffering.max.kbytes", "65536" },
+        { "linger.ms", "5" },
+        { "batch.num.messages", "10000" },
+        { "statistics.interval.ms", "60000" },
+        { "socket.keepalive.enable", "true" },
+};
+
+static void kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+        (void)rk;
+        log_msg(level <= 3 ? LOG_LVL_ERR : level == 4 ? LOG_LVL_WARNING
+                : level == 5 ? LOG_LVL_NOTICE : level == 6 ? LOG_LVL_INFO : LOG_LVL_DEBUG,
+                "kafka: %s: %s", fac, buf);
+}
+
+static void kafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+        struct kafka_sink *k = opaque;
+        char fatal[512];
+
+        if (err == RD_KAFKA_RESP_ERR__FATAL) {
+                rdk.fatal_error(rk, fatal, sizeof(fatal));
+                log_msg(LOG_LVL_ERR, "kafka: fatal producer error: %s", fatal);
+                k->fatal = 1;
+                return;
+        }
+        if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__TRANSPORT) {
+                if (!k->down_warned)
+                        log_msg(LOG_LVL_WARNING, "kafka: %s (%s); messages wait in the queue",
+                                rdk.err2str((rd_kafka_resp_err_t)err), reason);
+                k->down_warned = 1;
+                return;
+        }
+        log_msg(LOG_LVL_WARNING, "kafka: %s: %s", rdk.err2str((rd_kafka_resp_err_t)err), reason);
+}
+
+static int kafka_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+        struct kafka_sink *k = opaque;
+        fjson_object *root = fjson_tokener_parse(json), *v, *brokers;
+        long long rtt = 0, n = 0;
+
+        (void)rk;
+        (void)len;
+        if (!root)
+                return 0;
+        if (fjson_object_object_get_ex(root, "msg_cnt", &v))
+                k->queue_msgs = fjson_object_get_int64(v);
+        if (fjson_object_object_get_ex(root, "txretries", &v))
+                k->retries = fjson_object_get_int64(v);
+        if (fjson_object_object_get_ex(root, "brokers", &brokers) &&
+            fjson_object_is_type(brokers, fjson_type_object)) {
+                struct fjson_object_iterator it = fjson_object_iter_begin(brokers);
+                struct fjson_object_iterator end = fjson_object_iter_end(brokers);
+                for (; !fjson_object_iter_equal(&it, &end); fjson_object_iter_next(&it)) {
+                        fjson_object *b = fjson_object_iter_peek_value(&it), *r, *avg;
+                        if (fjson_object_object_get_ex(b, "rtt", &r) &&
+                            fjson_object_object_get_ex(r, "avg", &avg) && fjson_object_get_int64(avg) > 0) {
+                                rtt += fjson_object_get_int64(avg);
+                                n++;
+                        }
+                }
+        }
+        k->rtt_avg_us = n ? rtt / n : 0;
+        fjson_object_put(root);
+        log_msg(LOG_LVL_INFO, "kafka: stats: queued=%lld retries=%lld rtt_avg_us=%lld delivered=%llu "
+                "rejected=%llu resent_alone=%llu", k->queue_msgs, k->retries, k->rtt_avg_us,
+                (unsigned long long)k->delivered, (unsigned long long)k->rejected,
+                (unsigned long long)k->resent);
+        return 0;       /* librdkafka frees json */
+}
+
+/* Errors that no retry can cure (a switch would have to list all of
+ * librdkafka's codes to please -Wswitch-enum). */
+static int permanent(rd_kafka_resp_err_t e)
+{
+        static const rd_kafka_resp_err_t codes[] = {
+                RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, RD_KAFKA_RESP_ERR_INVALID_MSG,
+                RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE, RD_KAFKA_RESP_ERR_INVALID_RECORD,
+                RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION, RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE,
+                RD_KAFKA_RESP_ERR__BAD_MSG, RD_KAFKA_RESP_ERR__INVALID_ARG,
+        };
+
+        for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+                if (e == codes[i])
+                        return 1;
+        return 0;
+}
+
+/* Write the event (payload, JSON) to the rejected-events file with the
+ * reason, count it and acknowledge it (with an error: it is given up on,
+ * not delivered). */
+static void reject(struct kafka_sink *k, uint64_t seq, const char *reason, const char *topic,
+                  const void *payload, size_t len)
+{
+        struct buf b;
+        int fd;
+
+        k->rejected++;
+        log_msg(LOG_LVL_ERR, "kafka: an event was refused for good (%s); written to %s",
+                reason, k->rejected_path);
+        buf_init(&b, KAFKA_MSG_MAX * 2);
+        buf_lit(&b, "{\"reason\":\"");
+        json_escape(&b, reason, strlen(reason));
+        buf_lit(&b, "\",\"topic\":\"");
+        json_escape(&b, topic, strlen(topic));
+        buf_lit(&b, "\",\"event\":");
+        buf_put(&b, payload, len);
+        buf_lit(&b, "}\n");
+        fd = open(k->rejected_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+        if (fd < 0 || write(fd, b.p, b.len) != (ssize_t)b.len)
+                log_msg(LOG_LVL_ERR, "kafka: cannot write %s: %s", k->rejected_path, strerror(errno));
+        if (fd >= 0)
+                close(fd);
+        buf_done(&b);
+        inflight_done(k->s->ack, seq, -EBADMSG);
+}
+
+/* Errors that a refused batch gets for its size, whichever record made it
+ * too large. */
+static int size_error(rd_kafka_resp_err_t e)
+{
+        return e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+               e == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE;
+}
+
+/* Send m again, alone in its batch, through the second producer. Returns 0
+ * or why it could not be queued. */
+static rd_kafka_resp_err_t resend_alone(struct kafka_sink *k, const rd_kafka_message_t *m)
+{
+        rd_kafka_headers_t *hdrs = NULL, *copy = NULL;
+        rd_kafka_resp_err_t e;
+        char errstr[512];
+
+        if (!k->rk_single) {
+                /* rd_kafka_new owns the conf only when it succeeds */
+                k->rk_single = rdk.new(RD_KAFKA_PRODUCER, k->single_conf, errstr,
+                                            sizeof(errstr));
+                if (!k->rk_single) {
+                        log_msg(LOG_LVL_ERR, "kafka: second producer: %s", errstr);
+                        return RD_KAFKA_RESP_ERR__FAIL;
+                }
+                k->single_conf = NULL;
+        }
+        if (rdk.message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            !(copy = rdk.headers_copy(hdrs)))
+                return RD_KAFKA_RESP_ERR__FAIL;
+        e = rdk.producev(k->rk_single, RD_KAFKA_V_TOPIC(rdk.topic_name(m->rkt)),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_KEY(m->key, m->key_len),
+                              RD_KAFKA_V_VALUE(m->payload, m->len),
+                              RD_KAFKA_V_HEADERS(copy),
+                              RD_KAFKA_V_OPAQUE(m->_private), RD_KAFKA_V_END);
+        if (e && copy)
+                rdk.headers_destroy(copy);        /* producev owns it only on success */
+        if (!e)
+                k->resent++;
+        return e;
+}
+
+static void kafka_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+        struct kafka_sink *k = opaque;
+        uint64_t seq = (uint64_t)(uintptr_t)m->_private;
+        rd_kafka_resp_err_t e = m->err;
+
+        if (!e) {
+                k->delivered++;
+                k->down_warned = 0;
+                inflight_done(k->s->ack, seq, 0);
+                return;
+        }
+        if (k->fatal)
+                return;         /* stopping (a purge, a fatal error): unacknowledged, so sent
+                                   again at the next start; one message said why */
+        if (size_error(e) && rk != k->rk_single) {
+                /* perhaps only a neighbour in its batch was too large */
+                e = resend_alone(k, m);
+                if (!e)
+                        return;
+        }
+        if (permanent(e)) {
+                reject(k, seq, rdk.err2str(e), rdk.topic_name(m->rkt), m->payload,
+                       m->len);
+                return;
+        }
+        /* with no message timeout only a fatal error or a failed re-send
+         * gets here: leave it unacknowledged, so the checkpoint stays before
+         * it, and stop */
+        log_msg(LOG_LVL_ERR, "kafka: delivery failed: %s", rdk.err2str(e));
+        k->fatal = 1;
+}
+
+/* librdkafka's message about a refused property, unless the property may
+ * hold a secret and the message quotes its value (for some properties it
+ * does). */
+static void refused(struct diag *err, const char *name, const char *value, const char *errstr)
+{
+        if (opts_secret_property(name, strlen(name)) && strstr(errstr, value))
+                diag_set(err, EINVAL, NULL, 0, NULL, "librdkafka refuses the value of %s (its "
+                         "message is left out: it quotes the value)", name);
+        else
+                diag_set(err, EINVAL, NULL, 0, NULL, "%s", errstr);
+}
+
+/* Whether property name holds a file name that rd_kafka_new reads. */
+static int file_property(const char *name, const char *value)
+{
+        size_t n = strlen(name);
+
+        if (strcmp(name, "ssl.ca.location") == 0 && strcmp(value, "probe") == 0)
+                return 0;       /* the system's CA store, wherever it is */
+        return (n > 9 && strcmp(name + n - 9, ".location") == 0) ||
+               strcmp(name, "sasl.kerberos.keytab") == 0;
+}
+
+#define KAFKA_SECRET_MAX 65536
+
+/* The value of a property from a file (--kafka-property-file): read whole,
+ * one trailing newline (LF or CRLF) dropped, handed to librdkafka, then
+ * wiped. Never printed: errors name the file, not its contents. */
+static int set_from_file(rd_kafka_conf_t *conf, const struct shim_opts *o, unsigned item,
+                         const char *name, const char *path, struct diag *err)
+{
+        char *v = malloc(KAFKA_SECRET_MAX + 1), errstr[512];
+        size_t n = 0;
+        ssize_t got;
+        int fd, r = 0;
+
+        if (!v)
+                return -ENOMEM;
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+                r = -errno;
+                diag_set(err, -r, NULL, 0, NULL, "%s: %s", path, strerror(-r));
+                goto out;
+        }
+        while (n <= KAFKA_SECRET_MAX &&
+               (got = read(fd, v + n, KAFKA_SECRET_MAX + 1 - n)) != 0) {
+                if (got < 0 && errno == EINTR)
+                        continue;
+                if (got < 0) {
+                        r = -errno;
+                        diag_set(err, -r, NULL, 0, NULL, "%s: %s", path, strerror(-r));
+                        break;
+                }
+                n += (size_t)got;
+        }
+        close(fd);
+        if (r == 0 && n > KAFKA_SECRET_MAX)
+                r = diag_set(err, EINVAL, NULL, 0, NULL, "%s: longer than %d bytes", path,
+                             KAFKA_SECRET_MAX);
+        if (r < 0)
+                goto out;
+        if (n && v[n - 1] == '\n')
+                n--;
+        if (n && v[n - 1] == '\r')
+                n--;
+        v[n] = '\0';
+        if (rdk.conf_set(conf, name, v, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+                if (strstr(errstr, v) && n)
+                        diag_set(err, EINVAL, NULL, 0, NULL, "librdkafka refuses the value of %s "
+                                 "from %s (its message is left out: it quotes the value)", name,
+                                 path);
+                else
+                        diag_set(err, EINVAL, NULL, 0, NULL, "%s (from %s)", errstr, path);
+                r = -EINVAL;
+        }
+out:
+        explicit_bzero(v, KAFKA_SECRET_MAX + 1);
+        free(v);
+        if (r < 0 && r != -ENOMEM)
+                opts_where(o, "kafka-property-file", item, err);
+        return r;
+}
+
+struct conf_build {
+        rd_kafka_conf_t *conf;
+        const struct shim_opts *o;
+        int check_files;
+        struct diag *err;
+};
+
+/* One kafka-property item. */
+static int set_property(struct conf_build *c, char *name, char *value, unsigned item)
+{
+        char errstr[512];
+
+        if (rdk.conf_set(c->conf, name, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+                refused(c->err, name, value, errstr);
+                opts_where(c->o, "kafka-property", item, c->err);
+                return -EINVAL;
+        }
+        if (c->check_files && file_property(name, value))
+                return sink_check_file(c->o, "kafka-property", item, value, c->err);
+        return 0;
+}
+
+/* One kafka-property-file item. */
+static int set_property_file(struct conf_build *c, char *name, char *path, unsigned item)
+{
+        int r = c->check_files ? sink_check_file(c->o, "kafka-property-file", item, path, c->err) : 0;
+
+        return r == 0 ? set_from_file(c->conf, c->o, item, name, path, c->err) : r;
+}
+
+/* fn for each NAME=VALUE item of an OPT_LIST, in order; stops at the first
+ * error and returns it. */
+static int each_pair(struct conf_build *c, const char *list,
+                     int (*fn)(struct conf_build *c, char *name, char *value, unsigned item))
+{
+        unsigned item = 0;
+
+        for (const char *p = list; p && *p; item++) {
+                size_t len = strcspn(p, "\n");
+                char *kv = strndup(p, len), *eq;
+                int r;
+
+                if (!kv)
+                        return -ENOMEM;
+                eq = strchr(kv, '=');   /* opts_set let in only NAME=VALUE */
+                *eq = '\0';
+                r = fn(c, kv, eq + 1, item);
+                free(kv);
+                if (r < 0)
+                        return r;
+                p += len;
+                if (*p == '\n')
+                        p++;
+        }
+        return 0;
+}
+
+/* The producer's settings: our defaults, the brokers, then every property
+ * as given, in order (a later one wins), then those read from files; with
+ * check_files, each file a property names must be readable too. Returns 0
+ * with *ret_conf the caller's (to destroy, or to hand to rd_kafka_new),
+ * -EINVAL with err naming the setting and its config line, or -ENOMEM. */
+static int kafka_conf_build(const struct shim_opts *o, int check_files,
+                            rd_kafka_conf_t **ret_conf, struct diag *err)
+{
+        rd_kafka_conf_t *conf;
+        struct conf_build c = { .o = o, .check_files = check_files, .err = err };
+        char errstr[512];
+        int r;
+
+        if ((r = kafka_load(err)) < 0)
+                return r;
+        c.conf = conf = rdk.conf_new();
+
+        for (size_t i = 0; i < sizeof(kafka_defaults) / sizeof(kafka_defaults[0]); i++)
+                if (rdk.conf_set(conf, kafka_defaults[i].name, kafka_defaults[i].value, errstr,
+                                      sizeof(errstr)) != RD_KAFKA_CONF_OK)
+                        log_msg(LOG_LVL_WARNING, "kafka: default %s: %s", kafka_defaults[i].name, errstr);
+        if (rdk.conf_set(conf, "bootstrap.servers", o->kafka_brokers, errstr, sizeof(errstr)) !=
+            RD_KAFKA_CONF_OK) {
+                rdk.conf_destroy(conf);
+                diag_set(err, EINVAL, NULL, 0, NULL, "%s", errstr);
+                opts_where(o, "kafka-brokers", 0, err);
+                return -EINVAL;
+        }
+        r = each_pair(&c, o->kafka_property, set_property);
+        if (r == 0)
+                r = each_pair(&c, o->kafka_property_file, set_property_file);
+        if (r < 0) {
+                rdk.conf_destroy(conf);
+                return r;
+        }
+        *ret_conf = conf;
+        return 0;
+}
+
+/* Every property librdkafka would be given, set and thrown away, and the
+ * files they name opened: no producer is made, nothing connects. What only
+ * rd_kafka_new checks (the contents of those files, settings that
+ * contradict each other) is found by open. */
+static int kafka_check(struct sink *s, struct diag *err)
+{
+        rd_kafka_conf_t *conf;
+        int r = kafka_conf_build(s->opts, 1, &conf, err);
+
+        if (r == 0)
+                rdk.conf_destroy(conf);
+        return r;
+}
+
+static int kafka_open(struct sink *s, struct diag *err)
+{
+        struct kafka_sink *k = calloc(1, sizeof(*k));
+        const struct shim_opts *o = s->opts;
+        rd_kafka_conf_t *conf;
+        char errstr[512];
+        int r;
+
+        if (!k)
+                return -ENOMEM;
+        s->priv = k;
+        k->s = s;
+        buf_init(&k->val, KAFKA_MSG_MAX);
+        snprintf(s->target, sizeof(s->target), "kafka %s", o->kafka_brokers);
+        if (o->kafka_rejected[0])
+                snprintf(k->rejected_path, sizeof(k->rejected_path), "%s", o->kafka_rejected);
+        else
+                snprintf(k->rejected_path, sizeof(k->rejected_path), "%s/kafka-rejected.json", o->state);
+        k->topic_has_type = strstr(o->kafka_topic, "{type}") != NULL;
+        if ((r = kafka_conf_build(o, 0, &conf, err)) < 0)
+                return r;
+        rdk.conf_set_opaque(conf, k);
+        rdk.conf_set_dr_msg_cb(conf, kafka_dr);
+        rdk.conf_set_error_cb(conf, kafka_error);
+        rdk.conf_set_log_cb(conf, kafka_log);
+        k->single_conf = rdk.conf_dup(conf);
+        if (rdk.conf_set(k->single_conf, "batch.num.messages", "1", errstr, sizeof(errstr)) ||
+            rdk.conf_set(k->single_conf, "statistics.interval.ms", "0", errstr,
+                              sizeof(errstr)))
+                log_msg(LOG_LVL_WARNING, "kafka: second producer: %s", errstr);
+        rdk.conf_set_stats_cb(conf, kafka_stats);
+        k->rk = rdk.new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+        if (!k->rk) {
+                rdk.conf_destroy(conf);
+                return diag_set(err, EINVAL, NULL, 0, "kafka", "%s", errstr);
+        }
+        return 0;
+}
+
+static const char *str_or(const struct event *ev, int key, size_t *len)
+{
+        const char *v = key >= 0 ? event_get_str(ev, (unsigned)key, len) : NULL;
+
+        if (!v) {
+                *len = 0;
+                return "";
+        }
+        return v;
+}
+
+static int kafka_submit(struct sink *s, const struct event *ev)
+{
+        struct kafka_sink *k = s->priv;
+        char topic[512], key[512];
+        size_t tl, hl, il, pl;
+        const char *type = str_or(ev, K_SM_LOG_TYPE, &tl);
+        const char *host = str_or(ev, K_HOST_NAME, &hl);
+        const char *id;
+        int sid = keys_find(ev->keys, "smartermail.session_id");
+        int did = keys_find(ev->keys, "smartermail.delivery.id");
+        rd_kafka_resp_err_t e;
+        int kl;
+
+        if (k->fatal)
+                return -ENOTRECOVERABLE;
+        if (!k->rk)
+                return -ENOTCONN;       /* a reopen failed (SIGHUP): said then */
+        id = str_or(ev, sid, &il);
+        if (!il)
+                id = str_or(ev, did, &il);
+        if (k->topic_has_type) {
+                const char *t = s->opts->kafka_topic, *at = strstr(t, "{type}");
+                snprintf(topic, sizeof(topic), "%.*s%.*s%s", (int)(at - t), t, (int)tl, type, at + 6);
+        } else {
+                snprintf(topic, sizeof(topic), "%s", s->opts->kafka_topic);
+        }
+        kl = snprintf(key, sizeof(key), "%.*s|%.*s|%.*s", (int)hl, host, (int)tl, type, (int)il, id);
+        k->val.len = 0;
+        if (encode_json(ev, s->enc, &k->val) < 0) {
+                /* over KAFKA_MSG_MAX encoded: no retry makes it fit, so the
+                 * rejected file says where the record is instead */
+                const char *path = str_or(ev, K_LOG_FILE_PATH, &pl);
+
+                buf_lit(&k->val, "{\"log\":{\"file\":{\"path\":\"");
+                json_escape(&k->val, path, pl);
+                buf_lit(&k->val, "\"},\"offset\":");
+                buf_int(&k->val, (long long)ev->offset);
+                buf_lit(&k->val, "}}");
+                reject(k, ev->seq, "Event too large to encode", topic, k->val.p, k->val.len);
+                return 0;
+        }
+        if (k->val.len && k->val.p[k->val.len - 1] == '\n')
+                k->val.len--;
+        e = rdk.producev(k->rk, RD_KAFKA_V_TOPIC(topic),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_KEY(key, (size_t)kl),
+                              RD_KAFKA_V_VALUE(k->val.p, k->val.len),
+                              RD_KAFKA_V_HEADER("log_type", type, (ssize_t)tl),
+                              RD_KAFKA_V_HEADER("host", host, (ssize_t)hl),
+                              RD_KAFKA_V_OPAQUE((void *)(uintptr_t)ev->seq), RD_KAFKA_V_END);
+        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                rdk.poll(k->rk, 0);
+                return -EAGAIN;
+        }
+        if (permanent(e)) {
+                /* larger than message.max.bytes: no retry makes it fit */
+                reject(k, ev->seq, rdk.err2str(e), topic, k->val.p, k->val.len);
+                return 0;
+        }
+        if (e) {
+                log_msg(LOG_LVL_WARNING, "kafka: produce: %s", rdk.err2str(e));
+                return -EIO;
+        }
+        return 0;
+}
+
+static int kafka_flush(struct sink *s, int64_t deadline_ms)
+{
+        struct kafka_sink *k = s->priv;
+        int queued = 0;
+
+        /* the main producer first: its reports may hand records to the
+         * second one, which they may also create */
+        for (int i = 0; i < 2; i++) {
+                rd_kafka_t *rk = i ? k->rk_single : k->rk;
+                int64_t left = deadline_ms - loop_now_ms();
+
+                if (!rk)
+                        continue;
+                if (deadline_ms)
+                        rdk.flush(rk, left > 0 ? (int)left : 0);
+                else
+                        rdk.poll(rk, 0);
+                queued += rdk.outq_len(rk);
+        }
+        if (k->fatal)
+                return -ENOTRECOVERABLE;
+        return queued > 0 ? -EAGAIN : 0;
+}
+
+static void kafka_close(struct sink *s)
+{
+        struct kafka_sink *k = s->priv;
+        rd_kafka_t *rks[2];
+
+        if (!k)
+                return;
+        rks[0] = k->rk;
+        rks[1] = k->rk_single;
+        /* whatever is still queued stays unacknowledged and is sent again
+         * at the next start: the reports of the purge come back as errors,
+         * which kafka_dr passes over quietly from now on */
+        k->fatal = 1;
+        for (size_t i = 0; i < sizeof(rks) / sizeof(rks[0]); i++) {
+                if (!rks[i])
+                        continue;
+                rdk.purge(rks[i], RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+                rdk.poll(rks[i], 0);
+                rdk.destroy(rks[i]);
+        }
+        if (k->single_conf)
+                rdk.conf_destroy(k->single_conf);
+        buf_done(&k->val);
+        free(k);
+        s->priv = NULL;
+}
+
+const struct sink_ops sink_kafka_ops = {
+        .name = "kafka",
+        .check = kafka_check,
+        .open = kafka_open,
+        .submit = kafka_submit,
+        .flush = kafka_flush,
+        .sync = NULL,
+        .close = kafka_close,
+};

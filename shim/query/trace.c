@@ -1,0 +1,582 @@
+/* SPDX-License-Identifier: MIT */
+/* search --trace: from the records that match to whole messages. A hit in
+ * the SMTP log names a session; the session's spool hand-off names the
+ * spool id; the delivery log's records of that id (on that day and later:
+ * retries) give the outcome. A hit in the delivery log is followed back the
+ * same way, to the session that wrote its spool file (that day or the day
+ * before). Each session and delivery is normalized and summarized with the
+ * same code as parse, and printed as one block per message. */
+#include <errno.h>
+#include <search.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/encode_json.h"
+#include "query/search_int.h"
+#include "core/stamp.h"
+
+#define TRACE_SUMS_MAX 16       /* delivery attempts kept per spool id */
+#define TRACE_TEXT 256
+
+/* What the text output shows of one summary. */
+struct tr_sum {
+        int64_t start_ms, end_ms;
+        int partial;
+        long records;
+        char status[32], end_reason[32], ip[64], user[TRACE_TEXT], auth[16];
+        char from[TRACE_TEXT], to[TRACE_TEXT], message_id[TRACE_TEXT], last[TRACE_TEXT];
+        char dlv_status[64], dest_ip[64], reason[TRACE_TEXT], direction[16], block[64];
+        char spool[SUMMARY_SPOOL_MAX][SUMMARY_ID_MAX + 1];
+        unsigned nspool;
+};
+
+struct tr_rec {
+        uint32_t file;
+        uint64_t start, end;
+};
+
+/* One SMTP session or one delivery id. */
+struct tr_unit {
+        uint8_t kind;                   /* enum search_kind */
+        char id[SUMMARY_ID_MAX + 1];
+        int64_t day;                    /* of the file it was first seen in */
+        int matched, printed;
+        struct tr_rec *recs;
+        size_t n, cap;
+        struct tr_sum sums[TRACE_SUMS_MAX];
+        unsigned nsums;
+        struct buf json;                /* its events, for --json */
+};
+
+struct trace {
+        struct search *s;
+        struct sfile *files;
+        size_t nfiles;
+        void *root;
+        struct tr_unit **units;
+        size_t nunits, cap;
+        struct summary *sum;
+        uint32_t cur_file;
+        int oom;
+};
+
+/* ---- units ------------------------------------------------------------------ */
+
+static int unit_cmp(const void *a, const void *b)
+{
+        const struct tr_unit *x = a, *y = b;
+
+        if (x->kind != y->kind)
+                return (int)x->kind - (int)y->kind;
+        return strcmp(x->id, y->id);
+}
+
+static struct tr_unit *unit_find(struct trace *t, int kind, const char *id, size_t n)
+{
+        struct tr_unit probe;
+        void *node;
+
+        if (n > SUMMARY_ID_MAX)
+                return NULL;
+        probe.kind = (uint8_t)kind;
+        memcpy(probe.id, id, n);
+        probe.id[n] = '\0';
+        node = tfind(&probe, &t->root, unit_cmp);
+        return node ? *(struct tr_unit **)node : NULL;
+}
+
+static struct tr_unit *unit_get(struct trace *t, int kind, const char *id, size_t n, int64_t day)
+{
+        struct tr_unit *u = unit_find(t, kind, id, n);
+
+        if (u || n > SUMMARY_ID_MAX)
+                return u;
+        if (t->nunits == t->cap) {
+                size_t cap = t->cap ? t->cap * 2 : 32;
+                struct tr_unit **a = realloc(t->units, cap * sizeof(*a));
+
+                if (!a)
+                        goto oom;
+                t->units = a;
+                t->cap = cap;
+        }
+        u = calloc(1, sizeof(*u));
+        if (!u)
+                goto oom;
+        u->kind = (uint8_t)kind;
+        memcpy(u->id, id, n);
+        u->id[n] = '\0';
+        u->day = day;
+        buf_init(&u->json, SEARCH_OUT_MAX);
+        if (!tsearch(u, &t->root, unit_cmp)) {
+                free(u);
+                goto oom;
+        }
+        t->units[t->nunits++] = u;
+        return u;
+oom:
+        t->oom = 1;
+        return NULL;
+}
+
+static void unit_add_rec(struct trace *t, struct tr_unit *u, uint32_t file, uint64_t start,
+                         uint64_t end)
+{
+        if (u->n == u->cap) {
+                size_t cap = u->cap ? u->cap * 2 : 32;
+                struct tr_rec *r = realloc(u->recs, cap * sizeof(*r));
+
+                if (!r) {
+                        t->oom = 1;
+                        return;
+                }
+                u->recs = r;
+                u->cap = cap;
+        }
+        u->recs[u->n++] = (struct tr_rec){ file, start, end };
+}
+
+static void free_nothing(void *p)
+{
+        (void)p;        /* units are freed through t->units */
+}
+
+static void trace_done(struct trace *t)
+{
+        tdestroy(t->root, free_nothing);
+        for (size_t i = 0; i < t->nunits; i++) {
+                free(t->units[i]->recs);
+                buf_done(&t->units[i]->json);
+                free(t->units[i]);
+        }
+        free(t->units);
+        for (size_t i = 0; i < t->nfiles; i++)
+                search_close(&t->files[i]);
+        free(t->files);
+        summary_free(t->sum);
+}
+
+/* ---- summaries ---------------------------------------------------------------- */
+
+static const char *get_text(const struct event *ev, const char *name, char *out, size_t cap)
+{
+        int k = keys_find(ev->keys, name);
+        const char *p;
+        size_t n;
+
+        out[0] = '\0';
+        if (k >= 0 && (p = event_get_str(ev, (unsigned)k, &n)))
+                snprintf(out, cap, "%.*s", (int)n, p);
+        return out;
+}
+
+/* The values of an array field joined with ", ". */
+static void get_list(const struct event *ev, const char *name, char *out, size_t cap)
+{
+        const struct field *v[16];
+        int k = keys_find(ev->keys, name);
+        unsigned n = k < 0 ? 0 : event_get_all(ev, (unsigned)k, v, 16);
+        size_t o = 0;
+
+        out[0] = '\0';
+        for (unsigned i = 0; i < n && i < 16 && o + 1 < cap; i++)
+                if (v[i]->kind == VAL_STR || v[i]->kind == VAL_SAFE)
+                        o += (size_t)snprintf(out + o, cap - o, "%s%.*s", o ? ", " : "",
+                                              (int)v[i]->len, v[i]->v.str);
+}
+
+static int64_t get_num(const struct event *ev, const char *name)
+{
+        int k = keys_find(ev->keys, name);
+        int64_t v = 0;
+
+        if (k >= 0)
+                event_get_num(ev, (unsigned)k, &v);
+        return v;
+}
+
+static int64_t get_date(const struct event *ev, const char *name)
+{
+        char t[32];
+        int y, mo, d, h, mi, sec, ms;
+
+        get_text(ev, name, t, sizeof(t));
+        if (sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &y, &mo, &d, &h, &mi, &sec, &ms) != 7)
+                return 0;
+        return (stamp_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) * 1000 + ms;
+}
+
+static int on_summary(struct event *ev, void *data)
+{
+        struct trace *t = data;
+        char lt[16], id[SUMMARY_ID_MAX + 1];
+        struct tr_unit *u;
+        struct tr_sum *sm;
+        const struct field *v[SUMMARY_SPOOL_MAX];
+        int kind;
+
+        get_text(ev, "smartermail.log_type", lt, sizeof(lt));
+        kind = !strcmp(lt, "smtp") ? SK_SMTP : SK_DELIVERY;
+        get_text(ev, kind == SK_SMTP ? "smartermail.session_id" : "smartermail.delivery.id", id,
+                 sizeof(id));
+        u = unit_find(t, kind, id, strlen(id));
+        if (!u)
+                return 0;
+        if (t->s->o->json && encode_json(ev, t->s->p.enc, &u->json) < 0)
+                t->oom = 1;
+        if (u->nsums == TRACE_SUMS_MAX)
+                return 0;
+        sm = &u->sums[u->nsums++];
+        memset(sm, 0, sizeof(*sm));
+        sm->start_ms = get_date(ev, "event.start");
+        sm->end_ms = get_date(ev, "event.end");
+        sm->records = (long)get_num(ev, "smartermail.summary.records");
+        sm->partial = get_num(ev, "smartermail.summary.partial") != 0;
+        get_text(ev, "smartermail.summary.status", sm->status, sizeof(sm->status));
+        get_text(ev, "smartermail.summary.end_reason", sm->end_reason, sizeof(sm->end_reason));
+        get_text(ev, "source.ip", sm->ip, sizeof(sm->ip));
+        get_text(ev, "user.name", sm->user, sizeof(sm->user));
+        get_text(ev, "smartermail.summary.auth_outcome", sm->auth, sizeof(sm->auth));
+        get_list(ev, "email.from.address", sm->from, sizeof(sm->from));
+        get_list(ev, "email.to.address", sm->to, sizeof(sm->to));
+        get_text(ev, "email.message_id", sm->message_id, sizeof(sm->message_id));
+        get_text(ev, "smartermail.summary.last_response", sm->last, sizeof(sm->last));
+        get_text(ev, "smartermail.delivery.status", sm->dlv_status, sizeof(sm->dlv_status));
+        get_text(ev, "destination.ip", sm->dest_ip, sizeof(sm->dest_ip));
+        get_text(ev, "event.reason", sm->reason, sizeof(sm->reason));
+        get_text(ev, "network.direction", sm->direction, sizeof(sm->direction));
+        get_text(ev, "smartermail.block.reason", sm->block, sizeof(sm->block));
+        if (kind == SK_SMTP) {
+                int k = keys_find(ev->keys, "smartermail.summary.spool_ids");
+                unsigned n = k < 0 ? 0 : event_get_all(ev, (unsigned)k, v, SUMMARY_SPOOL_MAX);
+
+                for (unsigned i = 0; i < n && i < SUMMARY_SPOOL_MAX; i++)
+                        if (v[i]->len <= SUMMARY_ID_MAX)
+                                snprintf(sm->spool[sm->nspool++], SUMMARY_ID_MAX + 1, "%.*s",
+                                         (int)v[i]->len, v[i]->v.str);
+        }
+        return 0;
+}
+
+/* ---- passes ------------------------------------------------------------------- */
+
+static int on_trace_hit(struct search *s, struct sfile *sf, size_t start, size_t end, void *arg)
+{
+        struct trace *t = arg;
+        struct frame_record rec;
+        const char *id;
+        size_t n;
+        struct tr_unit *u;
+
+        if (sf->kind == SK_OTHER)
+                return 0;
+        search_frame(s, sf, start, end, &rec);
+        n = search_record_id(sf->kind, rec.data, rec.len, &id);
+        if (n && (u = unit_get(t, sf->kind, id, n, sf->f->day)))
+                u->matched = 1;
+        return t->oom ? -ENOMEM : 0;
+}
+
+/* A delivery id whose session is not known yet: the SMTP log of that day
+ * or the day before names it in its spool hand-off. */
+static void find_session(struct trace *t, const struct tr_unit *du)
+{
+        struct search *s = t->s;
+        int kid = keys_find(s->p.keys, "smartermail.spool.id");
+        int ksid = keys_find(s->p.keys, "smartermail.session_id");
+
+        for (size_t i = 0; i < t->nfiles; i++) {
+                struct sfile *sf = &t->files[i];
+                size_t pos = 0, idl = strlen(du->id);
+                const char *hit;
+
+                if (sf->kind != SK_SMTP || (du->day != LOGSET_NO_DAY && sf->f->day != LOGSET_NO_DAY &&
+                                            (sf->f->day < du->day - 1 || sf->f->day > du->day)))
+                        continue;
+                while ((hit = memmem(sf->d.p + pos, sf->d.len - pos, du->id, idl))) {
+                        size_t at = (size_t)(hit - sf->d.p);
+                        size_t st = logset_record_start(sf->d.p, sf->d.len, at);
+                        size_t en = logset_record_end(sf->d.p, sf->d.len, at);
+                        const char *v;
+                        size_t n;
+
+                        search_normalize(s, sf, st, en);
+                        if (kid >= 0 && ksid >= 0 && (v = event_get_str(s->p.ev, (unsigned)kid, &n)) &&
+                            n == idl && !memcmp(v, du->id, n) &&
+                            (v = event_get_str(s->p.ev, (unsigned)ksid, &n)))
+                                unit_get(t, SK_SMTP, v, n, sf->f->day);
+                        pos = en;
+                }
+        }
+}
+
+/* Every record of the file that belongs to a unit of its kind: kept,
+ * normalized and summarized (in file order, as parse would). */
+static void collect(struct trace *t, uint32_t fi)
+{
+        struct search *s = t->s;
+        struct sfile *sf = &t->files[fi];
+        struct frame *fr = frame_new(s->o->max_record_bytes);
+        struct frame_record rec;
+        size_t roll = logset_rollover(sf->d.p, sf->d.len);
+
+        if (!fr) {
+                t->oom = 1;
+                return;
+        }
+        search_norm_init(s, sf);
+        frame_reset(fr, 0);
+        frame_feed(fr, sf->d.p, sf->d.len);
+        while (frame_next(fr, &rec) || frame_flush(fr, 1, &rec)) {
+                const char *id;
+                size_t n = search_record_id(sf->kind, rec.data, rec.len, &id);
+                struct tr_unit *u = n ? unit_find(t, sf->kind, id, n) : NULL;
+
+                if (!u || (u->day != LOGSET_NO_DAY && sf->f->day != LOGSET_NO_DAY &&
+                           sf->f->day < u->day))
+                        continue;
+                unit_add_rec(t, u, fi, rec.offset, rec.end_offset);
+                norm_record(&s->p.norm, &sf->nf[rec.offset >= roll], &rec, s->p.ev);
+                if (s->o->json && encode_json(s->p.ev, s->p.enc, &u->json) < 0)
+                        t->oom = 1;
+                summary_add(t->sum, s->p.ev);
+        }
+        /* a session does not go on in another file */
+        summary_flush_all(t->sum, SUMMARY_END_INPUT);
+        frame_free(fr);
+}
+
+/* ---- output ----------------------------------------------------------------- */
+
+static void local_time(int64_t utc_ms, char *out, size_t cap)
+{
+        time_t sec = (time_t)(utc_ms / 1000);
+        struct tm tm;
+
+        localtime_r(&sec, &tm);
+        strftime(out, cap, "%Y.%m.%d %H:%M:%S", &tm);
+}
+
+static void print_records(struct trace *t, const struct tr_unit *u)
+{
+        struct search *s = t->s;
+        uint32_t last = UINT32_MAX;
+
+        for (size_t i = 0; i < u->n; i++) {
+                struct sfile *sf = &t->files[u->recs[i].file];
+                const char *base;
+
+                if (u->recs[i].file != last) {
+                        base = strrchr(sf->f->path, '/');
+                        fprintf(s->out, "--- %s %s, %s (%zu record%s)\n",
+                                u->kind == SK_SMTP ? "SMTP session" : "delivery", u->id,
+                                base ? base + 1 : sf->f->path, u->n, u->n == 1 ? "" : "s");
+                        last = u->recs[i].file;
+                }
+                search_print(s, sf, u->recs[i].start, u->recs[i].end);
+        }
+}
+
+static void print_session(struct trace *t, const struct tr_unit *u)
+{
+        char when[32];
+        FILE *o = t->s->out;
+
+        if (!u->nsums)
+                return;
+        for (unsigned i = 0; i < u->nsums; i++) {
+                const struct tr_sum *m = &u->sums[i];
+
+                local_time(m->start_ms, when, sizeof(when));
+                fprintf(o, "received    %s  SMTP session %s from %s", when, u->id,
+                        m->ip[0] ? m->ip : "?");
+                if (m->user[0])
+                        fprintf(o, ", %s %s", !strcmp(m->auth, "success") ? "authenticated as"
+                                              : "failed to authenticate as", m->user);
+                fprintf(o, "\n            from %s to %s: %s%s%s, %ld records%s%s\n",
+                        m->from[0] ? m->from : "-", m->to[0] ? m->to : "-", m->status,
+                        m->block[0] ? " " : "", m->block, m->records,
+                        m->partial ? ", cut short: " : "", m->partial ? m->end_reason : "");
+        }
+}
+
+static const struct tr_sum *print_deliveries(struct trace *t, const struct tr_unit *u)
+{
+        const struct tr_sum *last = NULL;
+        char a[32], b[32];
+        FILE *o = t->s->out;
+
+        for (unsigned i = 0; u && i < u->nsums; i++) {
+                const struct tr_sum *m = &u->sums[i];
+
+                local_time(m->start_ms, a, sizeof(a));
+                local_time(m->end_ms, b, sizeof(b));
+                fprintf(o, "delivery    %s - %s (%.1f s)  %s%s%s to %s: %s\n", a, b + 11,
+                        (double)(m->end_ms - m->start_ms) / 1000.0,
+                        m->direction[0] ? m->direction : "delivery",
+                        m->dest_ip[0] ? " via " : "", m->dest_ip, m->to[0] ? m->to : "-",
+                        m->dlv_status[0] ? m->dlv_status : m->status);
+                if (m->last[0])
+                        fprintf(o, "            last answer: %s\n", m->last);
+                if (m->reason[0])
+                        fprintf(o, "            reason: %s\n", m->reason);
+                last = m;
+        }
+        return last;
+}
+
+static void print_json(struct trace *t, struct tr_unit *u)
+{
+        if (!u || u->printed)
+                return;
+        fwrite(u->json.p, 1, u->json.len, t->s->out);
+}
+
+static void print_block(struct trace *t, struct tr_unit *su, const char *spool, struct tr_unit *du)
+{
+        FILE *o = t->s->out;
+        const struct tr_sum *fin;
+
+        t->s->matched++;
+        if (t->s->o->json) {
+                print_json(t, su);
+                print_json(t, du);
+                if (su)
+                        su->printed = 1;
+                if (du)
+                        du->printed = 1;
+                return;
+        }
+        if (t->s->matched > 1)
+                fputc('\n', o);
+        if (spool) {
+                const char *mid = su && su->nsums ? su->sums[0].message_id : "";
+
+                fprintf(o, "=== message %s%s%s%s\n", spool, mid[0] ? " <" : "", mid,
+                        mid[0] ? ">" : "");
+        } else {
+                fprintf(o, "=== SMTP session %s: no message accepted\n", su->id);
+        }
+        if (su)
+                print_session(t, su);
+        else
+                fprintf(o, "received    (no SMTP session found: sent from webmail or another "
+                        "service, or before the range)\n");
+        fin = print_deliveries(t, du);
+        if (fin)
+                fprintf(o, "status      %s%s\n", fin->dlv_status[0] ? fin->dlv_status : fin->status,
+                        fin->partial ? " (the delivery log ends before the delivery did)" : "");
+        else if (spool)
+                fprintf(o, "status      no delivery record found (still queued, or after the range)\n");
+        else if (su->nsums)
+                fprintf(o, "status      %s%s%s\n", su->sums[su->nsums - 1].status,
+                        su->sums[su->nsums - 1].last[0] ? ": " : "", su->sums[su->nsums - 1].last);
+        if (su && !su->printed)
+                print_records(t, su);
+        if (du && !du->printed)
+                print_records(t, du);
+        if (su)
+                su->printed = 1;
+        if (du)
+                du->printed = 1;
+}
+
+static int unit_first_cmp(const void *a, const void *b)
+{
+        const struct tr_unit *x = *(struct tr_unit *const *)a, *y = *(struct tr_unit *const *)b;
+        int64_t p = x->nsums ? x->sums[0].start_ms : INT64_MAX;
+        int64_t q = y->nsums ? y->sums[0].start_ms : INT64_MAX;
+
+        if (p != q)
+                return p < q ? -1 : 1;
+        return strcmp(x->id, y->id);
+}
+
+static void print_all(struct trace *t)
+{
+        size_t n = t->nunits;
+        struct tr_unit **order = malloc(n * sizeof(*order) + 1);
+
+        if (!order) {
+                t->oom = 1;
+                return;
+        }
+        if (n) {
+                memcpy(order, t->units, n * sizeof(*order));
+                qsort(order, n, sizeof(*order), unit_first_cmp);
+        }
+        for (size_t i = 0; i < n; i++) {
+                struct tr_unit *u = order[i];
+                unsigned nspool = 0;
+
+                if (u->kind != SK_SMTP)
+                        continue;
+                for (unsigned k = 0; k < u->nsums; k++) {
+                        const struct tr_sum *m = &u->sums[k];
+
+                        for (unsigned j = 0; j < m->nspool; j++, nspool++)
+                                print_block(t, u, m->spool[j],
+                                            unit_find(t, SK_DELIVERY, m->spool[j],
+                                                      strlen(m->spool[j])));
+                }
+                if (!nspool)
+                        print_block(t, u, NULL, NULL);
+        }
+        for (size_t i = 0; i < n; i++)
+                if (order[i]->kind == SK_DELIVERY && !order[i]->printed && order[i]->n)
+                        print_block(t, NULL, order[i]->id, order[i]);
+        free(order);
+}
+
+/* ---- the pass sequence --------------------------------------------------------- */
+
+int trace_run(struct search *s)
+{
+        struct trace t = { .s = s };
+        struct summary_cfg cfg = {
+                .max_open = 1000000, .idle_ms = INT64_MAX / 4,
+                .host_name = s->p.host, .zone = s->p.tz.zone,
+        };
+        size_t nunits;
+        int r = 0;
+
+        if (summary_new(&t.sum, s->p.keys, &cfg, on_summary, &t) < 0 ||
+            !(t.files = calloc(s->ls.n + 1, sizeof(*t.files)))) {
+                summary_free(t.sum);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < s->ls.n; i++)
+                if (search_open(s, &t.files[t.nfiles], &s->ls.f[i]) == 0)
+                        t.nfiles++;
+        for (size_t i = 0; i < t.nfiles && r == 0; i++)
+                r = search_scan(s, &t.files[i], on_trace_hit, &t);
+        nunits = t.nunits;
+        for (size_t i = 0; i < nunits && r == 0; i++)
+                if (t.units[i]->kind == SK_DELIVERY)
+                        find_session(&t, t.units[i]);
+        for (uint32_t i = 0; i < t.nfiles && r == 0; i++)
+                if (t.files[i].kind == SK_SMTP)
+                        collect(&t, i);
+        /* the sessions' spool ids name the deliveries to follow */
+        nunits = t.nunits;
+        for (size_t i = 0; i < nunits; i++) {
+                struct tr_unit *u = t.units[i];
+
+                for (unsigned k = 0; u->kind == SK_SMTP && k < u->nsums; k++)
+                        for (unsigned j = 0; j < u->sums[k].nspool; j++)
+                                unit_get(&t, SK_DELIVERY, u->sums[k].spool[j],
+                                         strlen(u->sums[k].spool[j]), u->day);
+        }
+        for (uint32_t i = 0; i < t.nfiles && r == 0; i++)
+                if (t.files[i].kind == SK_DELIVERY)
+                        collect(&t, i);
+        if (r == 0 && !t.oom)
+                print_all(&t);
+        if (t.oom) {
+                log_msg(LOG_LVL_ERR, "search --trace: out of memory");
+                r = -ENOMEM;
+        }
+        trace_done(&t);
+        return r;
+}
