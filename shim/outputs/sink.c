@@ -46,6 +46,30 @@ static void report_output(const struct shim_opts *o, struct diag *err)
         diag_print(err);
 }
 
+int sink_parse_outputs(const char *list, const struct shim_opts *o, struct sink *ret,
+                       unsigned max, unsigned *ret_n, struct diag *err)
+{
+        char spec[4096], *save = NULL, *tok;
+        unsigned n = 0;
+
+        snprintf(spec, sizeof(spec), "%s", list);
+        for (tok = strtok_r(spec, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                if (n == max) {
+                        diag_set(err, EINVAL, NULL, 0, NULL, "--output: at most %u outputs", max);
+                        return -EINVAL;
+                }
+                if (sink_from_spec(&ret[n], tok, o, err) < 0)
+                        return -EINVAL;
+                n++;
+        }
+        if (!n) {
+                diag_set(err, EINVAL, NULL, 0, NULL, "--output: no output given");
+                return -EINVAL;
+        }
+        *ret_n = n;
+        return 0;
+}
+
 int sink_check_outputs(const struct shim_opts *o)
 {
         const struct sink_ops *done[SINKS_MAX];

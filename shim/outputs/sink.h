@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "daemon/inflight.h"
+#include "core/inflight.h"
 #include "core/encode_json.h"
 #include "core/event.h"
 #include "base/log.h"
@@ -37,6 +37,12 @@ struct sink_ops {
         /* Make what was acknowledged durable before a checkpoint names it
          * (may be NULL). */
         int (*sync)(struct sink *s);
+        /* The descriptor the loop should watch for this output now
+         * (*ret_events: EPOLLIN for acknowledgements or replies to read,
+         * EPOLLOUT while buffered data waits for room), or -1 when none.
+         * May be NULL. The daemon asks after each turn and flushes the
+         * output when it fires. */
+        int (*poll_fd)(struct sink *s, uint32_t *ret_events);
         /* Release everything (flush first: what is still buffered is not
          * delivered, and its records stay unacknowledged). */
         void (*close)(struct sink *s);
@@ -58,6 +64,12 @@ struct sink {
  * there — submit and flush retry. */
 int sink_from_spec(struct sink *s, const char *spec, const struct shim_opts *o,
                    struct diag *err);
+
+/* Split the --output list (comma-separated) into ret[0..*ret_n), each set
+ * up with sink_from_spec. Returns 0, or -EINVAL with err saying why (an
+ * unknown output, none, more than max). */
+int sink_parse_outputs(const char *list, const struct shim_opts *o, struct sink *ret,
+                       unsigned max, unsigned *ret_n, struct diag *err);
 
 /* Check every output of o->output (sink_from_spec, then its check op),
  * before anything is opened: each problem is printed as "file:line: key:

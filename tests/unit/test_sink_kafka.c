@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/inflight.h"
+#include "core/inflight.h"
 #include "core/event.h"
 #include "daemon/loop.h"
 #include "base/options.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* In-flight window as a ring indexed by sequence number. */
-#include "daemon/inflight.h"
+#include "core/inflight.h"
 
 #include <stdlib.h>
 
