@@ -41,7 +41,7 @@ DEBIAN_DEPS := build-essential pkg-config libfastjson-dev libpcre2-dev libcmocka
 	liblognorm-utils tzdata python3 python3-pytest python3-yaml man-db time \
 	clang libclang-rt-14-dev valgrind chromium faketime
 
-.PHONY: all deps check tests unit golden fault bad-input follow outputs kafka check-asan bench demo clean docs-check fuzz memcheck
+.PHONY: layers all deps check tests unit golden fault bad-input follow outputs kafka check-asan bench demo clean docs-check fuzz memcheck
 
 all: $(BIN)
 
@@ -119,6 +119,11 @@ bad-input: $(BIN)
 
 tests: all unit golden fault bad-input docs-check follow man-check deploy-check install-check outputs kafka
 	@echo "tests: all passed"
+
+# The source tree's layering: no upward include between folders, no
+# include or call cycle between modules (docs/architecture.md).
+layers: $(BIN)
+	python3 tests/layout/check_layers.py shim $(BUILD)
 
 # docs/options.md holds the option table as the binary prints it, and
 # docs/fields.md names every field the binary and the mappings can emit.

@@ -19,38 +19,15 @@
 #include <unistd.h>
 
 #include "base/exit.h"
+#include "core/inflight.h"
 #include "core/setup.h"
-#include "core/summary.h"
 #include "daemon/checkpoint.h"
 #include "daemon/fanout.h"
 #include "daemon/fileset.h"
-#include "core/inflight.h"
+#include "daemon/handoff.h"
 #include "daemon/loop.h"
 #include "daemon/notify.h"
 #include "daemon/watch.h"
-
-struct stats {
-        uint64_t records, bytes, unparsed, truncated, bad_time;
-        int64_t paused_ms, paused_since_ms;
-};
-
-/* A record the window or an output could not take yet. */
-struct held {
-        struct follower *f;             /* NULL: none */
-        struct frame_record rec;        /* points into f's framer */
-        int normalized;                 /* in the window, in setup.ev */
-        uint32_t mask;                  /* outputs that still need it */
-};
-
-/* Summaries (sum NULL with --no-summaries) and the one being handed out. */
-struct sums {
-        struct summary *sum;
-        uint64_t seq;                   /* its place in the window, 0 = none */
-        uint32_t mask;                  /* outputs that still need it */
-        int flushed;                    /* shutdown: every open session emitted */
-        int64_t log_offset_ms;          /* log time - monotonic time: log_now_ms */
-        int log_offset_set;
-};
 
 struct run {
         struct shim_opts *o;
@@ -65,11 +42,10 @@ struct run {
         int sigfd;
         int t_ckpt, t_watchdog, t_stats, t_wake;
         int64_t wd_interval_ms;
+        int64_t next_ckpt_ms;           /* checkpoints at most once an interval */
         int ckpt_warned;
         int stop, reload, print_stats;
-        struct held held;
-        struct sums sums;
-        struct stats st;
+        struct handoff h;
 };
 
 /* ---- checkpoint -------------------------------------------------------- */
@@ -123,88 +99,7 @@ static void on_ckpt_timer(void *data)
 
         if (r->fs.env.ckpt_dirty)
                 write_checkpoint(r);
-}
-
-/* ---- records ----------------------------------------------------------- */
-
-/* A finished summary (summary.c calls this): it takes a place in the window
- * (with no file, so it moves no checkpoint) and goes to every output, like
- * a record. Returns -EAGAIN to be offered the same summary again. */
-static int on_summary(struct event *ev, void *data)
-{
-        struct run *r = data;
-
-        if (!r->sums.seq) {
-                if (!inflight_has_room(r->window, 0))
-                        return -EAGAIN;
-                r->sums.seq = inflight_push(r->window, NULL, 0, 0, 0);
-                r->sums.mask = fanout_all(&r->out);
-        }
-        ev->seq = r->sums.seq;
-        if (fanout_submit(&r->out, ev, &r->sums.mask, "a summary", 0) < 0)
-                return -EAGAIN;
-        r->sums.seq = 0;
-        return 0;
-}
-
-/* Summaries refused earlier go out before any later record. */
-static int summaries_ready(struct run *r)
-{
-        return !r->sums.sum || summary_waiting_count(r->sums.sum) == 0 ||
-               summary_retry(r->sums.sum) == 0;
-}
-
-/* Normalize the held record into the window. -EAGAIN when it must wait. */
-static int admit_held(struct run *r)
-{
-        struct held *h = &r->held;
-        struct event *ev = r->p.ev;
-        unsigned res;
-
-        if (!summaries_ready(r) || !inflight_has_room(r->window, h->rec.len))
-                return -EAGAIN;
-        res = norm_record(&r->p.norm, &h->f->nf, &h->rec, ev);
-        ev->seq = inflight_push(r->window, h->f, h->rec.end_offset, h->rec.len,
-                                follower_cookie(h->f));
-        h->f->inflight++;
-        h->normalized = 1;
-        h->mask = fanout_all(&r->out);
-        r->st.records++;
-        r->st.bytes += h->rec.len;
-        r->st.unparsed += (res & NORM_UNPARSED) != 0;
-        r->st.bad_time += (res & NORM_BAD_TIME) != 0;
-        r->st.truncated += (h->rec.flags & FRAME_TRUNCATED) != 0;
-        return 0;
-}
-
-/* Hand the held record to the window and every output that still needs
- * it. Returns 0 when done, -EAGAIN when it must wait. */
-static int deliver_held(struct run *r)
-{
-        struct held *h = &r->held;
-
-        if (!h->normalized && admit_held(r) < 0)
-                return -EAGAIN;
-        if (fanout_submit(&r->out, r->p.ev, &h->mask, h->f->lf.path, h->rec.offset) < 0)
-                return -EAGAIN;
-        h->f = NULL;
-        fanout_delivered(&r->out);
-        /* after the record: the summary follows the record that ends it; a
-         * refused one waits in the summaries (summaries_ready) */
-        if (r->sums.sum)
-                summary_add(r->sums.sum, r->p.ev);
-        return 0;
-}
-
-/* The follow_env's take: a record of f read from its file. */
-static int take_record(struct follower *f, const struct frame_record *rec, void *data)
-{
-        struct run *r = data;
-
-        if (r->held.f)
-                return -EAGAIN;
-        r->held = (struct held){ .f = f, .rec = *rec };
-        return deliver_held(r);
+        r->next_ckpt_ms = loop_now_ms() + (int64_t)r->o->checkpoint_interval_ms;
 }
 
 /* ---- watching and signals ---------------------------------------------- */
@@ -281,15 +176,16 @@ static int setup_signals(struct run *r)
 static void print_stats(struct run *r, int64_t now)
 {
         char status[256];
+        const struct handoff_counts *c = &r->h.n;
         struct follower *f;
         uint64_t lag = fileset_lag(&r->fs);
-        int64_t paused = r->st.paused_ms + (r->st.paused_since_ms ? now - r->st.paused_since_ms : 0);
+        int64_t paused = c->paused_ms + (c->paused_since_ms ? now - c->paused_since_ms : 0);
 
         log_msg(LOG_LVL_NOTICE, "stats: records=%llu bytes=%llu unparsed=%llu truncated=%llu "
                 "bad_time=%llu inflight=%zu files=%u lag_bytes=%llu paused_ms=%lld",
-                (unsigned long long)r->st.records, (unsigned long long)r->st.bytes,
-                (unsigned long long)r->st.unparsed, (unsigned long long)r->st.truncated,
-                (unsigned long long)r->st.bad_time, inflight_count(r->window), r->fs.n,
+                (unsigned long long)c->records, (unsigned long long)c->bytes,
+                (unsigned long long)c->unparsed, (unsigned long long)c->truncated,
+                (unsigned long long)c->bad_time, inflight_count(r->window), r->fs.n,
                 (unsigned long long)lag, (long long)paused);
         LIST_FOREACH(f, &r->fs.files, link)
                 if (f->state != FOLLOW_RELEASED && f->state != FOLLOW_VANISHED)
@@ -298,7 +194,7 @@ static void print_stats(struct run *r, int64_t now)
                                 (unsigned long long)f->commit_off, (unsigned long long)f->lf.size,
                                 (unsigned long long)follower_lag(f));
         snprintf(status, sizeof(status), "%llu records, %zu in flight, %u files, %llu bytes behind",
-                 (unsigned long long)r->st.records, inflight_count(r->window), r->fs.n,
+                 (unsigned long long)c->records, inflight_count(r->window), r->fs.n,
                  (unsigned long long)lag);
         notify_status(status);
 }
@@ -322,47 +218,6 @@ static void on_watchdog_timer(void *data)
 static void on_wake_timer(void *data)
 {
         (void)data;     /* a deadline of the turn: the turn does the work */
-}
-
-/* ---- summaries' clock -------------------------------------------------- */
-
-/* Now in log time (UTC ms) for the summaries' idle timeout, or INT64_MIN
- * before the first smtp or delivery record. Not the wall clock: a step of it
- * (an administrator, NTP fixing a clock far off, a resumed VM) would close
- * every open session at once as partial, or keep them open until the clock
- * caught up, hours later. A record taken by now had its time written before
- * now, so log time is at least that time plus the monotonic time since; the
- * largest such bound is kept as an offset from the monotonic clock, moved by
- * every turn of the loop that saw a later record time. It never goes back.
- * The price: a session left open in old logs read at start is emitted the
- * idle timeout after it was read, not at once. */
-static int64_t log_now_ms(struct run *r, int64_t now)
-{
-        int64_t seen = summary_clock_ms(r->sums.sum);
-
-        if (seen == INT64_MIN)
-                return INT64_MIN;
-        if (!r->sums.log_offset_set || seen - now > r->sums.log_offset_ms) {
-                r->sums.log_offset_ms = seen - now;
-                r->sums.log_offset_set = 1;
-        }
-        return now + r->sums.log_offset_ms;
-}
-
-/* When the oldest open session times out, on the monotonic clock (0: none).
- * Only once every file is read to its end: no record of an open session
- * can still be waiting. */
-static int64_t summary_deadline(struct run *r, int64_t now)
-{
-        int64_t at, log_now;
-
-        if (!r->sums.sum || r->held.f || !fileset_caught_up(&r->fs))
-                return 0;
-        at = summary_idle_at_ms(r->sums.sum);
-        log_now = log_now_ms(r, now);
-        if (at == INT64_MAX || log_now == INT64_MIN)
-                return 0;
-        return at < log_now ? now : now + (at - log_now) + 1;
 }
 
 /* ---- set-up ------------------------------------------------------------ */
@@ -390,20 +245,6 @@ static int load_state(struct run *r)
         return 0;
 }
 
-static int setup_summaries(struct run *r)
-{
-        struct summary_cfg cfg = {
-                .max_open = r->o->summary_max_open,
-                .idle_ms = (int64_t)r->o->summary_idle_timeout_s * 1000,
-                .host_name = r->p.host,
-                .zone = r->p.tz.zone,
-        };
-
-        if (!r->o->summaries)
-                return 0;
-        return summary_new(&r->sums.sum, r->p.keys, &cfg, on_summary, r);
-}
-
 static int setup_timers(struct run *r)
 {
         r->t_ckpt = loop_timer_new(r->loop, on_ckpt_timer, r);
@@ -428,7 +269,7 @@ static int start(struct run *r)
 
         if (rc < 0)
                 return rc == -ENOMEM ? SHIM_EXIT_FAIL : SHIM_EXIT_USAGE;
-        if (setup_summaries(r) < 0)
+        if (handoff_init(&r->h, &r->p, r->o) < 0)
                 return SHIM_EXIT_FAIL;
         r->loop = loop_new();
         if (!r->loop || fileset_init(&r->fs, r->o) < 0 || setup_signals(r) < 0 ||
@@ -437,14 +278,16 @@ static int start(struct run *r)
                 return SHIM_EXIT_FAIL;
         }
         r->fs.env.norm = &r->p.norm;
-        r->fs.env.take = take_record;
-        r->fs.env.data = r;
+        r->fs.env.take = handoff_take;
+        r->fs.env.data = &r->h;
         if (fanout_init(&r->out, r->o, r->loop) < 0)
                 return SHIM_EXIT_USAGE;
         r->window = inflight_new(r->o->max_inflight_records, r->o->max_inflight_bytes, r->out.n,
                                  on_commit, r);
         if (!r->window)
                 return SHIM_EXIT_FAIL;
+        r->h.window = r->window;
+        r->h.out = &r->out;
         rc = fanout_open(&r->out, r->p.enc, r->window);
         if (rc < 0)
                 return rc == -EINVAL ? SHIM_EXIT_USAGE : SHIM_EXIT_FAIL;
@@ -484,7 +327,7 @@ static void do_reload(struct run *r)
         }
         setup_done(&r->p);
         r->p = np;
-        if (r->sums.sum && summary_set_keys(r->sums.sum, r->p.keys) < 0)
+        if (r->h.sum && summary_set_keys(r->h.sum, r->p.keys) < 0)
                 log_msg(LOG_LVL_ERR, "SIGHUP: summaries stopped: out of memory");
         /* np pointed into itself, on this stack: point into the copy */
         r->p.norm.ctx.tz = &r->p.tz;
@@ -505,39 +348,12 @@ static void do_reload(struct run *r)
                 r->p.mappings_dir);
 }
 
-/* What waits (refused summaries, the held record) goes first; a down
- * output is not asked again before its back-off ends. 0 when nothing
- * waits any more. */
-static int retry_waiting(struct run *r)
-{
-        int waiting = r->held.f || (r->sums.sum && summary_waiting_count(r->sums.sum));
-
-        if (!waiting)
-                return 0;
-        if (r->out.retry_ms && loop_now_ms() < r->out.retry_ms)
-                return -EAGAIN;
-        r->out.retry_ms = 0;
-        if (!summaries_ready(r))
-                return -EAGAIN;
-        return r->held.f ? deliver_held(r) : 0;
-}
-
 /* One turn of reading; returns 1 when there is more to read right away. */
 static int pump(struct run *r)
 {
-        if (retry_waiting(r) < 0)
+        if (handoff_retry(&r->h) < 0)
                 return 0;
         return fileset_pump(&r->fs) > 0;
-}
-
-static void account_pause(struct run *r, int64_t now)
-{
-        if (r->held.f && !r->st.paused_since_ms)
-                r->st.paused_since_ms = now;
-        if (!r->held.f && r->st.paused_since_ms) {
-                r->st.paused_ms += now - r->st.paused_since_ms;
-                r->st.paused_since_ms = 0;
-        }
 }
 
 static int64_t min_deadline(int64_t a, int64_t b)
@@ -551,24 +367,16 @@ static void tick(struct run *r, int64_t now)
         int64_t d = 0;
 
         (void)fileset_tick(&r->fs, now);
-        if (r->sums.sum) {
-                /* every turn, so that the bound is taken close to the read */
-                int64_t log_now = log_now_ms(r, now);
-
-                if (!r->held.f && fileset_caught_up(&r->fs))
-                        summary_expire(r->sums.sum, log_now);
-        }
-        if (r->fs.env.ckpt_dirty && !loop_timer_when(r->loop, r->t_ckpt))
-                loop_timer_arm(r->loop, r->t_ckpt, now + (int64_t)r->o->checkpoint_interval_ms);
+        handoff_expire(&r->h, now, fileset_caught_up(&r->fs));
         if (r->print_stats) {
                 r->print_stats = 0;
                 print_stats(r, now);
         }
-        if (!r->held.f)
+        if (!r->h.f)
                 d = fileset_deadline(&r->fs, now);
         else if (r->out.retry_ms)
                 d = r->out.retry_ms;
-        d = min_deadline(d, summary_deadline(r, now));
+        d = min_deadline(d, handoff_summary_deadline(&r->h, now, fileset_caught_up(&r->fs)));
         loop_timer_arm(r->loop, r->t_wake, d);
 }
 
@@ -579,7 +387,7 @@ static int idle_cap_ms(const struct run *r)
 {
         if (r->out.busy)
                 return r->out.busy_unwatched ? 10 : -1;
-        if (r->held.f && !r->out.retry_ms)
+        if (r->h.f && !r->out.retry_ms)
                 return 100;
         return -1;
 }
@@ -593,19 +401,12 @@ static void shutdown_run(struct run *r)
         for (;;) {
                 int pending = 0;
 
-                if (r->held.f && deliver_held(r) < 0)
+                if (r->h.f && handoff_retry(&r->h) < 0)
                         pending = 1;
                 if (!pending && fileset_drain_all(&r->fs) < 0)
                         pending = 1;
-                if (!pending && r->sums.sum) {
-                        /* sessions still open are emitted as partial */
-                        if (!r->sums.flushed) {
-                                r->sums.flushed = 1;
-                                summary_flush_all(r->sums.sum, SUMMARY_END_SHUTDOWN);
-                        }
-                        if (summary_retry(r->sums.sum) < 0)
-                                pending = 1;
-                }
+                if (!pending && handoff_flush_summaries(&r->h) < 0)
+                        pending = 1;
                 fanout_flush(&r->out, deadline);
                 if ((!pending && inflight_count(r->window) == 0) || r->out.fatal ||
                     loop_now_ms() >= deadline)
@@ -626,7 +427,7 @@ static void finish(struct run *r)
         fanout_close(&r->out);
         fileset_done(&r->fs);
         watch_stop(&r->watch);
-        summary_free(r->sums.sum);
+        handoff_done(&r->h);
         inflight_free(r->window);
         if (r->sigfd >= 0)
                 close(r->sigfd);
@@ -653,12 +454,16 @@ int run_main(struct shim_opts *o, const char *argv0)
                         int more = pump(r);
 
                         now = loop_now_ms();
-                        account_pause(r, now);
+                        handoff_account(&r->h, now);
                         tick(r, now);
-                        if (r->reload && !r->held.f)
+                        if (r->reload && !r->h.f)
                                 do_reload(r);
                         /* before waiting: what pump and the timers emitted goes out */
                         fanout_flush(&r->out, 0);
+                        /* acknowledgements just now may have moved offsets */
+                        if (r->fs.env.ckpt_dirty && !loop_timer_when(r->loop, r->t_ckpt))
+                                loop_timer_arm(r->loop, r->t_ckpt, r->next_ckpt_ms > now
+                                                                   ? r->next_ckpt_ms : now);
                         loop_wait(r->loop, more ? 0 : idle_cap_ms(r));
                 }
                 shutdown_run(r);
