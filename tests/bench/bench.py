@@ -4,8 +4,11 @@ side by side with lognormalizer (liblognorm) on the same lines, and the
 encoder comparison (our JSON writer against a libfastjson tree per event).
 
 Every figure is the median of RUNS runs, all taken in this one run so that
-ratios compare like with like on a noisy machine. Prints a table; with
---markdown FILE also writes it as Markdown (docs/benchmarks.md quotes it).
+ratios compare like with like on a noisy machine. With --baseline BINARY
+(a build of the previous commit) every shim row is measured for that binary
+too, its runs alternating with this binary's, and a table of ratios says
+whether a step got slower. Prints a table; with --markdown FILE also writes
+it as Markdown (docs/benchmarks.md quotes it).
 """
 import argparse
 import os
@@ -216,9 +219,12 @@ def main():
                     help="size of the log directory the search benchmark reads")
     ap.add_argument("--only", choices=("search",),
                     help="run one section only (the corpus is still made)")
+    ap.add_argument("--shim", default=os.path.join(ROOT, "smartermail-shim"))
+    ap.add_argument("--baseline", help="a previous binary to measure side by side")
     a = ap.parse_args()
 
-    shim = os.path.join(ROOT, "smartermail-shim")
+    shim = os.path.abspath(a.shim)
+    base = os.path.abspath(a.baseline) if a.baseline else None
     corpus = a.corpus
     stamp = os.path.join(corpus, f".records-{a.records}")
     if not os.path.exists(stamp):
@@ -251,18 +257,34 @@ def main():
     zone = ["--timezone", "America/Chicago", "--host-name", "mail01", "--no-summaries"]
     rows = []
 
+    side = []   # (step, this binary's CPU s, the baseline's CPU s)
+
     def row(name, recs, nbytes, res):
         wall, cpu, rss = res
         rows.append((name, recs / wall, recs / cpu, nbytes / wall / 2**20, cpu, rss))
 
-    row("shim parse, ECS (SMTP + delivery)", records, total_bytes,
-        median_runs(lambda: run([shim, "parse", *zone, *files]), a.runs))
-    row("shim parse, ECS (SMTP only)", smtp_records, smtp_bytes,
-        median_runs(lambda: run([shim, "parse", *zone, *smtp]), a.runs))
-    row("shim parse, ECS + session summaries (SMTP + delivery)", records, total_bytes,
-        median_runs(lambda: run([shim, "parse", *zone[:-1], *files]), a.runs))
-    row("shim parse, GELF (SMTP + delivery)", records, total_bytes,
-        median_runs(lambda: run([shim, "parse", *zone, "--encoding", "gelf", *files]), a.runs))
+    def both(name, recs, nbytes, args):
+        """a shim row, and with --baseline the same row for that binary,
+        their runs alternating"""
+        if not base:
+            row(name, recs, nbytes, median_runs(lambda: run([shim, *args]), a.runs))
+            return
+        mine, theirs = [], []
+        for _ in range(a.runs):
+            mine.append(run([shim, *args]))
+            theirs.append(run([base, *args]))
+        med = [sorted(x[i] for x in mine)[len(mine) // 2] for i in range(3)]
+        bmed = [sorted(x[i] for x in theirs)[len(theirs) // 2] for i in range(3)]
+        row(name, recs, nbytes, med)
+        row(name + " [previous binary]", recs, nbytes, bmed)
+        side.append((name, med[1], bmed[1]))
+
+    both("shim parse, ECS (SMTP + delivery)", records, total_bytes, ["parse", *zone, *files])
+    both("shim parse, ECS (SMTP only)", smtp_records, smtp_bytes, ["parse", *zone, *smtp])
+    both("shim parse, ECS + session summaries (SMTP + delivery)", records, total_bytes,
+         ["parse", *zone[:-1], *files])
+    both("shim parse, GELF (SMTP + delivery)", records, total_bytes,
+         ["parse", *zone, "--encoding", "gelf", *files])
     lognorm = None
     if subprocess.run(["sh", "-c", "command -v lognormalizer"], capture_output=True).returncode == 0:
         def ln():
@@ -294,18 +316,45 @@ def main():
                  f"libfastjson tree + dump {encd['tree']:,.0f} events/s "
                  f"({encd['writer'] / encd['tree']:.1f}x)")
     tmp = os.path.join(ROOT, "build", "bench", "follow")
-    fol = median_runs(lambda: follow_throughput(shim, files, records, tmp), a.runs)
-    lines.append("")
-    lines.append(f"follow mode (run --from beginning over the corpus into a file): "
-                 f"{records / fol[0]:,.0f} records/s, {records / fol[1]:,.0f} records per CPU-second, "
-                 f"peak RSS {fol[2]:.1f} MiB")
-    cpu_pct, rss, p50, p99, got, total = follow_steady(shim, tmp, a.steady_seconds)
-    lines.append(f"follow mode at a steady 100 records/s for {a.steady_seconds:.0f} s: "
-                 f"CPU {cpu_pct:.2f}% of one core, peak RSS {rss:.1f} MiB; "
-                 f"write-to-output latency p50 {p50:.1f} ms, p99 {p99:.1f} ms "
-                 f"({got} of {total} records timed, inotify)")
+    bins = [("", shim)] + ([(" [previous binary]", base)] if base else [])
+    fols = {}
+    for _ in range(a.runs):
+        for tag, b in bins:
+            fols.setdefault(tag, []).append(follow_throughput(b, files, records, tmp))
+    for tag, b in bins:
+        fol = [sorted(x[i] for x in fols[tag])[len(fols[tag]) // 2] for i in range(3)]
+        fols[tag] = fol
+        lines.append("")
+        lines.append(f"follow mode{tag} (run --from beginning over the corpus into a file): "
+                     f"{records / fol[0]:,.0f} records/s, {records / fol[1]:,.0f} records per CPU-second, "
+                     f"peak RSS {fol[2]:.1f} MiB")
+    if base:
+        side.append(("run --from beginning into a file", fols[""][1], fols[bins[1][0]][1]))
+    steady = {}
+    for tag, b in bins:
+        cpu_pct, rss, p50, p99, got, total = follow_steady(b, tmp, a.steady_seconds)
+        steady[tag] = cpu_pct
+        lines.append(f"follow mode{tag} at a steady 100 records/s for {a.steady_seconds:.0f} s: "
+                     f"CPU {cpu_pct:.2f}% of one core, peak RSS {rss:.1f} MiB; "
+                     f"write-to-output latency p50 {p50:.1f} ms, p99 {p99:.1f} ms "
+                     f"({got} of {total} records timed, inotify)")
+    if base:
+        side.append(("run at a steady 100 records/s (CPU %)", steady[""], steady[bins[1][0]]))
+        lines.append("")
+        lines.append("Side by side with the previous binary (CPU seconds, lower is better; "
+                     "ratio = this / previous):")
+        lines.append("")
+        lines.append("| step | this binary | previous binary | ratio |")
+        lines.append("|---|---:|---:|---:|")
+        for name, mine, theirs in side:
+            lines.append(f"| {name} | {mine:.2f} | {theirs:.2f} | {mine / theirs:.2f} |")
     lines.append("")
     lines.extend(search_bench(shim, files, a.runs, a.search_gib))
+    if base:
+        lines.append("")
+        lines.append("The same for the previous binary:")
+        lines.append("")
+        lines.extend(search_bench(base, files, a.runs, a.search_gib))
     text = "\n".join(lines)
     print(text)
     if a.markdown:
