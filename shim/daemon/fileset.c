@@ -102,9 +102,10 @@ void fileset_discover(struct fileset *fs, const char *name)
         f = find(fs, name);
         if (f && f->state == FOLLOW_UNOPENED) {
                 /* known but not yet openable: try again */
-                if (follower_open(f, &fs->env) == 0)
+                if (follower_open(f, &fs->env) == 0) {
                         place(fs, f);
-                f->want_read = 1;
+                        f->want_read = 1;
+                }
                 return;
         }
         if (f) {

@@ -47,10 +47,16 @@ int follower_open(struct follower *f, struct follow_env *env)
         int e = logfile_open(&f->lf, env->dir, f->lf.name);
 
         if (e < 0) {
-                if (!f->warned)
+                /* once per entry; it is tried again when the name changes
+                 * (inotify) and at each rescan, at no cost in between */
+                if (!f->warned && e == -EINVAL)
+                        log_msg(LOG_LVL_WARNING, "%s/%s: not a regular file; not followed "
+                                "(tried again if it becomes one)", env->dir, f->lf.name);
+                else if (!f->warned)
                         log_msg(LOG_LVL_WARNING, "%s/%s: cannot open: %s (retrying)", env->dir,
                                 f->lf.name, strerror(-e));
                 f->warned = 1;
+                f->want_read = 0;
                 return e;
         }
         if (f->warned)
@@ -201,8 +207,12 @@ static void check_change(struct follower *f, struct follow_env *env)
 
 int follower_pump(struct follower *f, struct follow_env *env)
 {
-        if (!follower_is_open(f))
+        if (!follower_is_open(f)) {
+                /* nothing to read until an open succeeds: asking again at
+                 * every turn would spin a core */
+                f->want_read = 0;
                 return 0;
+        }
         if (f->at_eof) {
                 /* truncated or replaced, and already grown past read_off
                  * again: only the first bytes tell, and reading on first

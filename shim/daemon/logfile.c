@@ -68,11 +68,14 @@ int logfile_open(struct logfile *t, const char *dir, const char *name)
         }
         if (name != t->name)
                 snprintf(t->name, sizeof(t->name), "%s", name);
-        t->fd = open(t->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* non-blocking: opening a FIFO for reading would wait for a
+         * writer, forever; then only a regular file is kept (a device
+         * never ends, a FIFO's bytes cannot be read again) */
+        t->fd = open(t->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (t->fd < 0)
                 return -errno;
-        if (fstat(t->fd, &st) < 0) {
-                int e = -errno;
+        if (fstat(t->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                int e = S_ISREG(st.st_mode) ? -errno : -EINVAL;
                 logfile_close(t);
                 return e;
         }

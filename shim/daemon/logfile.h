@@ -38,8 +38,10 @@ enum logfile_change {
 int logfile_is_log(const char *name, const char *types, char *type, size_t type_len,
                 int *y, int *mo, int *d);
 
-/* Open dir/name read-only and record its identity. Returns 0 or a negative
- * errno (the file stays closed). */
+/* Open dir/name read-only and record its identity. Returns 0, -EINVAL when
+ * it is not a regular file (a FIFO, device, directory or socket: never
+ * followed), or another negative errno (the file stays closed). Never
+ * blocks. */
 int logfile_open(struct logfile *t, const char *dir, const char *name);
 void logfile_close(struct logfile *t);
 

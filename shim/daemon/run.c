@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -38,8 +41,10 @@ struct run {
         struct fileset fs;
         struct watch watch;
         struct ckpt_entry *saved;       /* the checkpoint read at start */
+        int nsaved;
         char state_path[PATH_MAX];
         int sigfd;
+        int lockfd;                     /* flock on state/lock, -1 none */
         int t_ckpt, t_watchdog, t_stats, t_wake;
         int64_t wd_interval_ms;
         int64_t next_ckpt_ms;           /* checkpoints at most once an interval */
@@ -153,18 +158,24 @@ static void on_signal(int fd, uint32_t events, void *data)
         }
 }
 
+/* Blocked first thing, so that a signal during start-up waits for the
+ * loop instead of ending the process half started. */
+static const int handled_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+
+static void block_signals(sigset_t *set)
+{
+        sigemptyset(set);
+        for (size_t i = 0; i < sizeof(handled_signals) / sizeof(handled_signals[0]); i++)
+                sigaddset(set, handled_signals[i]);
+        (void)sigprocmask(SIG_BLOCK, set, NULL);        /* fails only for a bad how */
+        signal(SIGPIPE, SIG_IGN);       /* a closed output is an EPIPE, not a death */
+}
+
 static int setup_signals(struct run *r)
 {
         sigset_t set;
 
-        sigemptyset(&set);
-        sigaddset(&set, SIGTERM);
-        sigaddset(&set, SIGINT);
-        sigaddset(&set, SIGHUP);
-        sigaddset(&set, SIGUSR1);
-        if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-                return -errno;
-        signal(SIGPIPE, SIG_IGN);       /* a closed output is an EPIPE, not a death */
+        block_signals(&set);
         r->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
         if (r->sigfd < 0)
                 return -errno;
@@ -222,15 +233,46 @@ static void on_wake_timer(void *data)
 
 /* ---- set-up ------------------------------------------------------------ */
 
+/* An exclusive lock on the state directory (state/lock, holding our pid):
+ * two daemons on one checkpoint would send every record twice and fight
+ * over its temporary file. The lock goes with the process, crash included. */
+static int lock_state(struct run *r)
+{
+        char path[PATH_MAX], pid[32] = "";
+        ssize_t n;
+
+        snprintf(path, sizeof(path), "%s/lock", r->o->state);
+        r->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (r->lockfd < 0) {
+                log_msg(LOG_LVL_ERR, "%s: %s; refusing to start without a state directory "
+                        "(--state)", path, strerror(errno));
+                return -errno;
+        }
+        if (flock(r->lockfd, LOCK_EX | LOCK_NB) < 0) {
+                int e = errno;
+
+                n = pread(r->lockfd, pid, sizeof(pid) - 1, 0);
+                pid[n > 0 ? n : 0] = '\0';
+                pid[strcspn(pid, "\n")] = '\0';
+                if (e == EWOULDBLOCK)
+                        log_msg(LOG_LVL_ERR, "%s is in use by another smartermail-shim (pid %s); "
+                                "refusing to start: two daemons on one state directory would "
+                                "send every record twice", r->o->state, pid[0] ? pid : "unknown");
+                else
+                        log_msg(LOG_LVL_ERR, "%s: lock: %s", path, strerror(e));
+                return -EBUSY;
+        }
+        n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+        if (ftruncate(r->lockfd, 0) < 0 || pwrite(r->lockfd, pid, (size_t)n, 0) != n)
+                log_msg(LOG_LVL_WARNING, "%s: cannot record the pid: %s", path, strerror(errno));
+        return 0;
+}
+
 static int load_state(struct run *r)
 {
         struct diag err = { 0 };
-        struct stat st;
         int n;
 
-        if (stat(r->o->state, &st) < 0 || !S_ISDIR(st.st_mode))
-                log_msg(LOG_LVL_WARNING, "%s: state directory missing or not a directory; "
-                        "checkpoints fail until it exists", r->o->state);
         snprintf(r->state_path, sizeof(r->state_path), "%s/checkpoint.json", r->o->state);
         n = ckpt_load(r->state_path, &r->saved, &err);
         if (n < 0) {
@@ -239,10 +281,23 @@ static int load_state(struct run *r)
                         "start over (files are then read per --from)");
                 return n;
         }
-        r->fs.saved = r->saved;
-        r->fs.nsaved = n;
-        r->fs.first_start = r->saved == NULL;
+        r->nsaved = n;
         return 0;
+}
+
+/* systemd's default soft limit on descriptors is 1024; a log directory
+ * holds months of daily files of about 30 types. The hard limit is ours
+ * to take. */
+static void raise_fd_limit(void)
+{
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                        log_msg(LOG_LVL_WARNING, "cannot raise the descriptor limit: %s",
+                                strerror(errno));
+        }
 }
 
 static int setup_timers(struct run *r)
@@ -265,8 +320,25 @@ static int setup_timers(struct run *r)
 /* Everything up to the first read. Returns an exit status, or -1 to run. */
 static int start(struct run *r)
 {
-        int rc = setup_init(&r->p, r->o);
+        int rc;
 
+        if (!r->o->logs || !r->o->logs[0]) {
+                struct diag err = { 0 };
+
+                opts_where(r->o, "logs", 0, &err);
+                snprintf(err.text, sizeof(err.text), "no log directory given");
+                diag_print(&err);
+                return SHIM_EXIT_USAGE;
+        }
+        raise_fd_limit();
+        /* the state first: a damaged checkpoint or a second daemon must
+         * stop the start before any output creates or connects anything */
+        rc = lock_state(r);
+        if (rc < 0)
+                return rc == -EBUSY ? SHIM_EXIT_USAGE : SHIM_EXIT_FAIL;
+        if (load_state(r) < 0)
+                return SHIM_EXIT_USAGE;
+        rc = setup_init(&r->p, r->o);
         if (rc < 0)
                 return rc == -ENOMEM ? SHIM_EXIT_FAIL : SHIM_EXIT_USAGE;
         if (handoff_init(&r->h, &r->p, r->o) < 0)
@@ -277,6 +349,9 @@ static int start(struct run *r)
                 log_msg(LOG_LVL_ERR, "start-up failed: %s", strerror(errno));
                 return SHIM_EXIT_FAIL;
         }
+        r->fs.saved = r->saved;
+        r->fs.nsaved = r->nsaved;
+        r->fs.first_start = r->saved == NULL;
         r->fs.env.norm = &r->p.norm;
         r->fs.env.take = handoff_take;
         r->fs.env.data = &r->h;
@@ -291,8 +366,6 @@ static int start(struct run *r)
         rc = fanout_open(&r->out, r->p.enc, r->window);
         if (rc < 0)
                 return rc == -EINVAL ? SHIM_EXIT_USAGE : SHIM_EXIT_FAIL;
-        if (load_state(r) < 0)
-                return SHIM_EXIT_USAGE;
         if (watch_start(&r->watch, r->loop, r->o, &watch_ops, r) < 0)
                 return SHIM_EXIT_FAIL;
         r->fs.initial_scan = 1;
@@ -300,11 +373,16 @@ static int start(struct run *r)
                 (void)fileset_rescan(&r->fs);
         r->fs.initial_scan = 0;
         watch_rescan(&r->watch, 0);
-        /* Record the start positions at once: without a checkpoint, a start
-         * after a crash would be a first start again and skip to the end
-         * of what was written meanwhile. */
-        if (r->fs.first_start)
-                write_checkpoint(r);
+        /* Record the start positions at once, before reading: without a
+         * checkpoint, the next start would be a first start again and skip
+         * to the end of what was written meanwhile. A first start that
+         * cannot write one does not start (systemd tries again later). */
+        if (r->fs.first_start && write_checkpoint(r) < 0) {
+                log_msg(LOG_LVL_ERR, "refusing to start: the first checkpoint could not be "
+                        "written to %s, and without it the next start would skip what is "
+                        "written meanwhile", r->state_path);
+                return SHIM_EXIT_FAIL;
+        }
         notify_ready();
         log_msg(LOG_LVL_INFO, "following %s (%u files), checkpoint %s", r->o->logs, r->fs.n,
                 r->state_path);
@@ -431,6 +509,8 @@ static void finish(struct run *r)
         inflight_free(r->window);
         if (r->sigfd >= 0)
                 close(r->sigfd);
+        if (r->lockfd >= 0)
+                close(r->lockfd);
         loop_free(r->loop);
         free(r->saved);
         setup_done(&r->p);
@@ -439,13 +519,15 @@ static void finish(struct run *r)
 int run_main(struct shim_opts *o, const char *argv0)
 {
         struct run *r = calloc(1, sizeof(*r));
+        sigset_t set;
         int status;
 
         (void)argv0;
+        block_signals(&set);
         if (!r)
                 return SHIM_EXIT_FAIL;
         r->o = o;
-        r->sigfd = -1;
+        r->sigfd = r->lockfd = -1;
         r->watch.infd = -1;
         status = start(r);
         if (status < 0) {
