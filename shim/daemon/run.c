@@ -791,27 +791,13 @@ static void print_stats(struct run *r, int64_t now)
 static int open_sinks(struct run *r)
 {
         struct diag err = { 0 };
-        char spec[4096], *save = NULL, *tok;
 
-        snprintf(spec, sizeof(spec), "%s", r->o->output);
-        for (tok = strtok_r(spec, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-                struct sink *k = &r->sinks[r->nsinks];
-
-                if (r->nsinks == SINKS_MAX) {
-                        log_msg(LOG_LVL_ERR, "--output: at most %d outputs", SINKS_MAX);
-                        return -EINVAL;
-                }
-                if (sink_from_spec(k, tok, r->o, &err) < 0) {
-                        diag_print(&err);
-                        return -EINVAL;
-                }
-                k->enc = r->p.enc;
-                r->nsinks++;
-        }
-        if (!r->nsinks) {
-                log_msg(LOG_LVL_ERR, "--output: no output given");
+        if (sink_parse_outputs(r->o, r->sinks, SINKS_MAX, &r->nsinks, &err) < 0) {
+                diag_print(&err);
                 return -EINVAL;
         }
+        for (unsigned i = 0; i < r->nsinks; i++)
+                r->sinks[i].enc = r->p.enc;
         r->ack = inflight_new(r->o->max_inflight_records, r->o->max_inflight_bytes, r->nsinks,
                          on_commit, r);
         if (!r->ack)

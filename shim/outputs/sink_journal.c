@@ -163,7 +163,7 @@ static int journal_open(struct sink *s, struct diag *err)
         /* an entry holds the record up to three times (MESSAGE,
          * EVENT_ORIGINAL, a field cut from it): never refuse one that
          * --max-record-bytes lets through */
-        max = 4 * (uint64_t)s->opts->max_record_bytes + (1u << 20);
+        max = 4 * (uint64_t)s->max_record_bytes + (1u << 20);
         buf_init(&j->entry, max < JOURNAL_ENTRY_MIN ? JOURNAL_ENTRY_MIN
                             : max > JOURNAL_ENTRY_CAP ? JOURNAL_ENTRY_CAP : (size_t)max);
         j->fd = -1;

@@ -33,6 +33,7 @@
 #include "base/buf.h"
 #include "base/dlib.h"
 #include "daemon/loop.h"
+#include "outputs/kafka_opts.h"
 
 #define KAFKA_MSG_MAX (8u << 20)
 
@@ -276,7 +277,7 @@ static void kafka_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
  * does). */
 static void refused(struct diag *err, const char *name, const char *value, const char *errstr)
 {
-        if (opts_secret_property(name, strlen(name)) && strstr(errstr, value))
+        if (kafka_secret_property(name, strlen(name)) && strstr(errstr, value))
                 diag_set(err, EINVAL, NULL, 0, NULL, "librdkafka refuses the value of %s (its "
                          "message is left out: it quotes the value)", name);
         else
@@ -299,7 +300,7 @@ static int file_property(const char *name, const char *value)
 /* The value of a property from a file (--kafka-property-file): read whole,
  * one trailing newline (LF or CRLF) dropped, handed to librdkafka, then
  * wiped. Never printed: errors name the file, not its contents. */
-static int set_from_file(rd_kafka_conf_t *conf, const struct shim_opts *o, unsigned item,
+static int set_from_file(rd_kafka_conf_t *conf, const struct sink *s, unsigned item,
                          const char *name, const char *path, struct diag *err)
 {
         char *v = malloc(KAFKA_SECRET_MAX + 1), errstr[512];
@@ -350,13 +351,13 @@ out:
         explicit_bzero(v, KAFKA_SECRET_MAX + 1);
         free(v);
         if (r < 0 && r != -ENOMEM)
-                opts_where(o, "kafka-property-file", item, err);
+                sink_where(s, "kafka-property-file", item, err);
         return r;
 }
 
 struct conf_build {
         rd_kafka_conf_t *conf;
-        const struct shim_opts *o;
+        const struct sink *s;
         int check_files;
         struct diag *err;
 };
@@ -368,20 +369,20 @@ static int set_property(struct conf_build *c, char *name, char *value, unsigned 
 
         if (rdk.conf_set(c->conf, name, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
                 refused(c->err, name, value, errstr);
-                opts_where(c->o, "kafka-property", item, c->err);
+                sink_where(c->s, "kafka-property", item, c->err);
                 return -EINVAL;
         }
         if (c->check_files && file_property(name, value))
-                return sink_check_file(c->o, "kafka-property", item, value, c->err);
+                return sink_check_file(c->s, "kafka-property", item, value, c->err);
         return 0;
 }
 
 /* One kafka-property-file item. */
 static int set_property_file(struct conf_build *c, char *name, char *path, unsigned item)
 {
-        int r = c->check_files ? sink_check_file(c->o, "kafka-property-file", item, path, c->err) : 0;
+        int r = c->check_files ? sink_check_file(c->s, "kafka-property-file", item, path, c->err) : 0;
 
-        return r == 0 ? set_from_file(c->conf, c->o, item, name, path, c->err) : r;
+        return r == 0 ? set_from_file(c->conf, c->s, item, name, path, c->err) : r;
 }
 
 /* fn for each NAME=VALUE item of an OPT_LIST, in order; stops at the first
@@ -416,11 +417,12 @@ static int each_pair(struct conf_build *c, const char *list,
  * check_files, each file a property names must be readable too. Returns 0
  * with *ret_conf the caller's (to destroy, or to hand to rd_kafka_new),
  * -EINVAL with err naming the setting and its config line, or -ENOMEM. */
-static int kafka_conf_build(const struct shim_opts *o, int check_files,
+static int kafka_conf_build(const struct sink *s, int check_files,
                             rd_kafka_conf_t **ret_conf, struct diag *err)
 {
         rd_kafka_conf_t *conf;
-        struct conf_build c = { .o = o, .check_files = check_files, .err = err };
+        const struct kafka_cfg *cfg = s->cfg;
+        struct conf_build c = { .s = s, .check_files = check_files, .err = err };
         char errstr[512];
         int r;
 
@@ -432,16 +434,16 @@ static int kafka_conf_build(const struct shim_opts *o, int check_files,
                 if (rdk.conf_set(conf, kafka_defaults[i].name, kafka_defaults[i].value, errstr,
                                       sizeof(errstr)) != RD_KAFKA_CONF_OK)
                         log_msg(LOG_LVL_WARNING, "kafka: default %s: %s", kafka_defaults[i].name, errstr);
-        if (rdk.conf_set(conf, "bootstrap.servers", o->kafka_brokers, errstr, sizeof(errstr)) !=
+        if (rdk.conf_set(conf, "bootstrap.servers", cfg->brokers, errstr, sizeof(errstr)) !=
             RD_KAFKA_CONF_OK) {
                 rdk.conf_destroy(conf);
                 diag_set(err, EINVAL, NULL, 0, NULL, "%s", errstr);
-                opts_where(o, "kafka-brokers", 0, err);
+                sink_where(s, "kafka-brokers", 0, err);
                 return -EINVAL;
         }
-        r = each_pair(&c, o->kafka_property, set_property);
+        r = each_pair(&c, cfg->property, set_property);
         if (r == 0)
-                r = each_pair(&c, o->kafka_property_file, set_property_file);
+                r = each_pair(&c, cfg->property_file, set_property_file);
         if (r < 0) {
                 rdk.conf_destroy(conf);
                 return r;
@@ -457,7 +459,7 @@ static int kafka_conf_build(const struct shim_opts *o, int check_files,
 static int kafka_check(struct sink *s, struct diag *err)
 {
         rd_kafka_conf_t *conf;
-        int r = kafka_conf_build(s->opts, 1, &conf, err);
+        int r = kafka_conf_build(s, 1, &conf, err);
 
         if (r == 0)
                 rdk.conf_destroy(conf);
@@ -467,7 +469,7 @@ static int kafka_check(struct sink *s, struct diag *err)
 static int kafka_open(struct sink *s, struct diag *err)
 {
         struct kafka_sink *k = calloc(1, sizeof(*k));
-        const struct shim_opts *o = s->opts;
+        const struct kafka_cfg *cfg = s->cfg;
         rd_kafka_conf_t *conf;
         char errstr[512];
         int r;
@@ -477,13 +479,13 @@ static int kafka_open(struct sink *s, struct diag *err)
         s->priv = k;
         k->s = s;
         buf_init(&k->val, KAFKA_MSG_MAX);
-        snprintf(s->target, sizeof(s->target), "kafka %s", o->kafka_brokers);
-        if (o->kafka_rejected[0])
-                snprintf(k->rejected_path, sizeof(k->rejected_path), "%s", o->kafka_rejected);
+        snprintf(s->target, sizeof(s->target), "kafka %s", cfg->brokers);
+        if (cfg->rejected[0])
+                snprintf(k->rejected_path, sizeof(k->rejected_path), "%s", cfg->rejected);
         else
-                snprintf(k->rejected_path, sizeof(k->rejected_path), "%s/kafka-rejected.json", o->state);
-        k->topic_has_type = strstr(o->kafka_topic, "{type}") != NULL;
-        if ((r = kafka_conf_build(o, 0, &conf, err)) < 0)
+                snprintf(k->rejected_path, sizeof(k->rejected_path), "%s/kafka-rejected.json", s->state_dir);
+        k->topic_has_type = strstr(cfg->topic, "{type}") != NULL;
+        if ((r = kafka_conf_build(s, 0, &conf, err)) < 0)
                 return r;
         rdk.conf_set_opaque(conf, k);
         rdk.conf_set_dr_msg_cb(conf, kafka_dr);
@@ -517,6 +519,7 @@ static const char *str_or(const struct event *ev, int key, size_t *len)
 static int kafka_submit(struct sink *s, const struct event *ev)
 {
         struct kafka_sink *k = s->priv;
+        const struct kafka_cfg *cfg = s->cfg;
         char topic[512], key[512];
         size_t tl, hl, il, pl;
         const char *type = str_or(ev, K_SM_LOG_TYPE, &tl);
@@ -535,10 +538,10 @@ static int kafka_submit(struct sink *s, const struct event *ev)
         if (!il)
                 id = str_or(ev, did, &il);
         if (k->topic_has_type) {
-                const char *t = s->opts->kafka_topic, *at = strstr(t, "{type}");
+                const char *t = cfg->topic, *at = strstr(t, "{type}");
                 snprintf(topic, sizeof(topic), "%.*s%.*s%s", (int)(at - t), t, (int)tl, type, at + 6);
         } else {
-                snprintf(topic, sizeof(topic), "%s", s->opts->kafka_topic);
+                snprintf(topic, sizeof(topic), "%s", cfg->topic);
         }
         kl = snprintf(key, sizeof(key), "%.*s|%.*s|%.*s", (int)hl, host, (int)tl, type, (int)il, id);
         k->val.len = 0;

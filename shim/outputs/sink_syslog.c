@@ -45,6 +45,7 @@
 #include "base/dlib.h"
 #include "daemon/loop.h"
 #include "core/stamp.h"
+#include "outputs/syslog_opts.h"
 
 #define SYSLOG_MSG_MAX (256u * 1024u)           /* one formatted message */
 #define SYSLOG_PEND_MAX (256u * 1024u * 1024u)  /* unacknowledged bytes */
@@ -123,6 +124,11 @@ static const struct { const char *param, *field; } sd_params[] = {
         { "spool_id", "smartermail.spool.id" },
 };
 
+static const struct syslog_cfg *cfg_of(const struct sink *s)
+{
+        return s->cfg;
+}
+
 /* ---- target and formatting --------------------------------------------- */
 
 static int parse_target(struct syslog_sink *y, const char *t, struct diag *err)
@@ -199,7 +205,7 @@ static void put_sd(struct syslog_sink *y, const struct sink *s, const struct eve
                         continue;
                 if (!any) {
                         buf_lit(&y->msg, "[smartermail@");
-                        buf_int(&y->msg, (long long)s->opts->syslog_enterprise_number);
+                        buf_int(&y->msg, (long long)cfg_of(s)->enterprise_number);
                         any = 1;
                 }
                 buf_putc(&y->msg, ' ');
@@ -230,7 +236,7 @@ static void resolve_sd_keys(struct syslog_sink *y, const struct keys *keys)
 /* The whole message (without framing) into y->msg. */
 static int format_msg(struct syslog_sink *y, const struct sink *s, const struct event *ev)
 {
-        const struct shim_opts *o = s->opts;
+        const struct syslog_cfg *cfg = s->cfg;
         size_t hl = 0, tl = 0;
         const char *host = event_get_str(ev, K_HOST_NAME, &hl);
         const char *type = event_get_str(ev, K_SM_LOG_TYPE, &tl);
@@ -243,18 +249,18 @@ static int format_msg(struct syslog_sink *y, const struct sink *s, const struct 
         buf_putc(&y->msg, '<');
         buf_int(&y->msg, pri);
         buf_putc(&y->msg, '>');
-        if (o->syslog_format == SYSLOG_RFC5424) {
+        if (cfg->format == SYSLOG_RFC5424) {
                 stamp_format_utc(ev->ts_ms, ts);
                 buf_lit(&y->msg, "1 ");
                 buf_put(&y->msg, ts, 24);
                 buf_putc(&y->msg, ' ');
                 put_header_field(&y->msg, host, hl, 255);
                 buf_putc(&y->msg, ' ');
-                put_header_field(&y->msg, o->syslog_app_name, strlen(o->syslog_app_name), 48);
+                put_header_field(&y->msg, cfg->app_name, strlen(cfg->app_name), 48);
                 buf_lit(&y->msg, " - ");
                 put_header_field(&y->msg, type, tl, 32);
                 buf_putc(&y->msg, ' ');
-                if (o->syslog_structured_data) {
+                if (cfg->structured_data) {
                         resolve_sd_keys(y, ev->keys);
                         put_sd(y, s, ev);
                 } else {
@@ -275,10 +281,10 @@ static int format_msg(struct syslog_sink *y, const struct sink *s, const struct 
                 buf_put(&y->msg, hdr, strlen(hdr));
                 put_header_field(&y->msg, host, hl, 255);
                 buf_putc(&y->msg, ' ');
-                put_header_field(&y->msg, o->syslog_app_name, strlen(o->syslog_app_name), 32);
+                put_header_field(&y->msg, cfg->app_name, strlen(cfg->app_name), 32);
                 buf_lit(&y->msg, ": ");
         }
-        if (o->syslog_message == SYSLOG_MSG_CEE)
+        if (cfg->message == SYSLOG_MSG_CEE)
                 buf_lit(&y->msg, "@cee: ");
         mark = y->msg.len;
         if (encode_json(ev, s->enc, &y->msg) < 0 || y->msg.failed)
@@ -301,32 +307,32 @@ static void log_ssl_errors(const char *what)
         }
 }
 
-static int tls_setup(struct syslog_sink *y, const struct shim_opts *o, struct diag *err)
+static int tls_setup(struct syslog_sink *y, const struct syslog_cfg *cfg, struct diag *err)
 {
         y->ctx = SSL_CTX_new(TLS_client_method());
         if (!y->ctx)
                 return -ENOMEM;
         /* verification first: no context exists, even briefly, without it */
-        SSL_CTX_set_verify(y->ctx, o->syslog_tls_verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
+        SSL_CTX_set_verify(y->ctx, cfg->tls_verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
         SSL_CTX_set_min_proto_version(y->ctx, TLS1_2_VERSION);
-        if (o->syslog_tls_ca[0] ? !SSL_CTX_load_verify_locations(y->ctx, o->syslog_tls_ca, NULL)
+        if (cfg->tls_ca[0] ? !SSL_CTX_load_verify_locations(y->ctx, cfg->tls_ca, NULL)
                                 : !SSL_CTX_set_default_verify_paths(y->ctx)) {
                 ERR_clear_error();
                 SSL_CTX_free(y->ctx);
                 y->ctx = NULL;  /* a failed open leaves nothing to connect with */
-                return diag_set(err, EINVAL, o->syslog_tls_ca, 0, "syslog-tls-ca",
+                return diag_set(err, EINVAL, cfg->tls_ca, 0, "syslog-tls-ca",
                                 "cannot load the CA certificates");
         }
-        if (o->syslog_tls_cert[0] &&
-            (!SSL_CTX_use_certificate_chain_file(y->ctx, o->syslog_tls_cert) ||
-             !SSL_CTX_use_PrivateKey_file(y->ctx, o->syslog_tls_key[0] ? o->syslog_tls_key
-                                                                       : o->syslog_tls_cert,
+        if (cfg->tls_cert[0] &&
+            (!SSL_CTX_use_certificate_chain_file(y->ctx, cfg->tls_cert) ||
+             !SSL_CTX_use_PrivateKey_file(y->ctx, cfg->tls_key[0] ? cfg->tls_key
+                                                                       : cfg->tls_cert,
                                           SSL_FILETYPE_PEM) ||
              !SSL_CTX_check_private_key(y->ctx))) {
                 ERR_clear_error();
                 SSL_CTX_free(y->ctx);
                 y->ctx = NULL;
-                return diag_set(err, EINVAL, o->syslog_tls_cert, 0, "syslog-tls-cert",
+                return diag_set(err, EINVAL, cfg->tls_cert, 0, "syslog-tls-cert",
                                 "cannot load the client certificate and its key");
         }
         SSL_CTX_set_mode(y->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
@@ -402,9 +408,9 @@ static int connect_inet_step(struct syslog_sink *y, int type)
 
 /* One step of the TLS handshake: 0 when done, -EAGAIN while in progress,
  * another negative errno when it failed. */
-static int tls_handshake_step(struct syslog_sink *y, const struct shim_opts *o)
+static int tls_handshake_step(struct syslog_sink *y, const struct syslog_cfg *cfg)
 {
-        const char *name = o->syslog_tls_server_name[0] ? o->syslog_tls_server_name : y->host;
+        const char *name = cfg->tls_server_name[0] ? cfg->tls_server_name : y->host;
         int r, e;
 
         if (!y->ctx)
@@ -415,7 +421,7 @@ static int tls_handshake_step(struct syslog_sink *y, const struct shim_opts *o)
                         return -ENOMEM;
                 SSL_set_fd(y->ssl, y->fd);
                 SSL_set_tlsext_host_name(y->ssl, name);
-                if (o->syslog_tls_verify)
+                if (cfg->tls_verify)
                         SSL_set1_host(y->ssl, name);
         }
         r = SSL_connect(y->ssl);
@@ -493,9 +499,9 @@ static void connection_failed(struct syslog_sink *y, const char *what, int err)
         disconnect(y);
 }
 
-static int do_connect(struct syslog_sink *y, const struct shim_opts *o)
+static int do_connect(struct syslog_sink *y, const struct syslog_cfg *cfg)
 {
-        int timeout = (int)o->syslog_connect_timeout_ms;
+        int timeout = (int)cfg->connect_timeout_ms;
         int r;
 
         if (y->connected)
@@ -540,7 +546,7 @@ static int do_connect(struct syslog_sink *y, const struct shim_opts *o)
                         y->ai = y->ai_next = NULL;
                 }
                 if (y->tr == TR_TLS) {
-                        r = tls_handshake_step(y, o);
+                        r = tls_handshake_step(y, cfg);
                         if (r == -EAGAIN && loop_now_ms() - y->connect_started_ms >= timeout)
                                 r = -ETIMEDOUT;
                         if (r == -EAGAIN)
@@ -667,10 +673,10 @@ static int stream_flush(struct sink *s)
                 /* a connect or handshake under way goes on while idle, so
                  * that its timeout measures the receiver, not our quiet */
                 if (y->connect_started_ms && !y->connected)
-                        return do_connect(y, s->opts) < 0 && y->connect_started_ms ? -EAGAIN : 0;
+                        return do_connect(y, cfg_of(s)) < 0 && y->connect_started_ms ? -EAGAIN : 0;
                 return 0;
         }
-        if (do_connect(y, s->opts) < 0)
+        if (do_connect(y, cfg_of(s)) < 0)
                 return -EAGAIN;
         while (y->sent_idx < y->qlen) {
                 struct pend_msg *m = qat(y, y->sent_idx);
@@ -743,15 +749,15 @@ static int syslog_open(struct sink *s, struct diag *err)
         buf_init(&y->msg, SYSLOG_MSG_MAX);
         for (size_t i = 0; i < sizeof(y->sd_keys) / sizeof(y->sd_keys[0]); i++)
                 y->sd_keys[i] = -1;
-        if ((r = parse_target(y, s->opts->syslog_target, err)) < 0)
+        if ((r = parse_target(y, cfg_of(s)->target, err)) < 0)
                 return r;
-        snprintf(s->target, sizeof(s->target), "syslog %s", s->opts->syslog_target);
-        if (y->tr == TR_TLS && (r = tls_setup(y, s->opts, err)) < 0)
+        snprintf(s->target, sizeof(s->target), "syslog %s", cfg_of(s)->target);
+        if (y->tr == TR_TLS && (r = tls_setup(y, cfg_of(s), err)) < 0)
                 return r;
         if (y->tr == TR_RELP) {
                 /* librelp ignores a window below 2 (and keeps 128) */
-                y->relp_window = s->opts->syslog_relp_window < 2 ? 2
-                                 : (unsigned)s->opts->syslog_relp_window;
+                y->relp_window = cfg_of(s)->relp_window < 2 ? 2
+                                 : (unsigned)cfg_of(s)->relp_window;
                 if ((r = relp_load(err)) < 0)
                         return r;
                 if (rl.EngineConstruct(&y->relp_eng) != RELP_RET_OK)
@@ -762,7 +768,7 @@ static int syslog_open(struct sink *s, struct diag *err)
                 rl.EngineSetEnableCmd(y->relp_eng, (unsigned char *)"syslog", eRelpCmdState_Required);
         }
         /* connect now to report a problem early; a refusal is retried */
-        (void)do_connect(y, s->opts);
+        (void)do_connect(y, cfg_of(s));
         return 0;
 }
 
@@ -771,7 +777,7 @@ static int frame_stream(struct syslog_sink *y, const struct sink *s, uint64_t se
         char pre[24];
         int n;
 
-        if (s->opts->syslog_framing == FRAMING_NEWLINE) {
+        if (cfg_of(s)->framing == FRAMING_NEWLINE) {
                 buf_putc(&y->msg, '\n');
                 return enqueue(y, seq, y->msg.p, y->msg.len);
         }
@@ -794,7 +800,7 @@ static int relp_push(struct sink *s)
 
         if (!y->qlen || (y->connected && y->sent_idx == y->qlen))
                 return 0;
-        if (do_connect(y, s->opts) < 0)
+        if (do_connect(y, cfg_of(s)) < 0)
                 return -EAGAIN;
         while (y->sent_idx < y->qlen) {
                 struct pend_msg *m = qat(y, y->sent_idx);
@@ -863,7 +869,7 @@ static int syslog_submit(struct sink *s, const struct event *ev)
         switch (y->tr) {
         case TR_UDP:
         case TR_UNIX:
-                if (do_connect(y, s->opts) < 0)
+                if (do_connect(y, cfg_of(s)) < 0)
                         return -EAGAIN;
                 if (send_dgram(y) < 0) {
                         if (errno == EAGAIN || errno == ENOBUFS)
@@ -953,8 +959,8 @@ static void syslog_close(struct sink *s)
 static int syslog_check(struct sink *s, struct diag *err)
 {
         static const char *const keys[] = { "syslog-tls-ca", "syslog-tls-cert", "syslog-tls-key" };
-        const struct shim_opts *o = s->opts;
-        const char *files[] = { o->syslog_tls_ca, o->syslog_tls_cert, o->syslog_tls_key };
+        const struct syslog_cfg *cfg = s->cfg;
+        const char *files[] = { cfg->tls_ca, cfg->tls_cert, cfg->tls_key };
         const char *file;
         struct syslog_sink y;
         char key[sizeof(err->key)], was[sizeof(err->text)];
@@ -962,32 +968,32 @@ static int syslog_check(struct sink *s, struct diag *err)
 
         memset(&y, 0, sizeof(y));
         y.fd = -1;
-        if ((r = parse_target(&y, o->syslog_target, err)) < 0) {
-                opts_where(o, "syslog-target", 0, err);
+        if ((r = parse_target(&y, cfg->target, err)) < 0) {
+                sink_where(s, "syslog-target", 0, err);
                 return r;
         }
         if (y.tr == TR_RELP && (r = relp_load(err)) < 0) {
-                opts_where(o, "syslog-target", 0, err);
+                sink_where(s, "syslog-target", 0, err);
                 return -EINVAL;
         }
         if (y.tr == TR_RELP)
                 return 0;
         if (y.tr != TR_TLS)
                 return 0;
-        if (o->syslog_tls_key[0] && !o->syslog_tls_cert[0]) {
+        if (cfg->tls_key[0] && !cfg->tls_cert[0]) {
                 diag_set(err, EINVAL, NULL, 0, NULL, "a key without syslog-tls-cert is not used");
-                opts_where(o, "syslog-tls-key", 0, err);
+                sink_where(s, "syslog-tls-key", 0, err);
                 return -EINVAL;
         }
         /* each file first, so that the message names the one that fails */
         for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-                if ((r = sink_check_file(o, keys[i], 0, files[i], err)) < 0)
+                if ((r = sink_check_file(s, keys[i], 0, files[i], err)) < 0)
                         return r;
                 unchecked |= r;
         }
         if (unchecked)
                 return 0;
-        r = tls_setup(&y, o, err);
+        r = tls_setup(&y, cfg, err);
         if (y.ctx)
                 SSL_CTX_free(y.ctx);
         if (r != -EINVAL)
@@ -997,12 +1003,12 @@ static int syslog_check(struct sink *s, struct diag *err)
         snprintf(key, sizeof(key), "%s", err->key);
         snprintf(was, sizeof(was), "%s", err->text);
         file = err->file && err->file[0] ? err->file : "the system's store";
-        if (strcmp(key, "syslog-tls-cert") == 0 && o->syslog_tls_key[0])
+        if (strcmp(key, "syslog-tls-cert") == 0 && cfg->tls_key[0])
                 diag_set(err, EINVAL, NULL, 0, NULL, "%s from %s and %s", was, file,
-                         o->syslog_tls_key);
+                         cfg->tls_key);
         else
                 diag_set(err, EINVAL, NULL, 0, NULL, "%s from %s", was, file);
-        opts_where(o, key, 0, err);
+        sink_where(s, key, 0, err);
         return r;
 }
 
