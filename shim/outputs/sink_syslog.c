@@ -275,7 +275,7 @@ static int format_msg(struct syslog_sink *y, const struct sink *s, const struct 
                 struct tm tm;
                 char hdr[64];
 
-                localtime_r(&t, &tm);
+                stamp_local_tm(t, &tm);
                 snprintf(hdr, sizeof(hdr), "%s %2d %02d:%02d:%02d ", mon[tm.tm_mon], tm.tm_mday,
                          tm.tm_hour, tm.tm_min, tm.tm_sec);
                 buf_put(&y->msg, hdr, strlen(hdr));
