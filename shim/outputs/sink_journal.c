@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -391,6 +392,17 @@ static int journal_flush(struct sink *s, int64_t deadline_ms)
         return j->full ? -EAGAIN : 0;
 }
 
+/* Room in journald's queue, while the last entry found none. */
+static int journal_poll_fd(struct sink *s, uint32_t *ret_events)
+{
+        struct journal_sink *j = s->priv;
+
+        if (!j || !j->full || j->fd < 0)
+                return -1;
+        *ret_events = EPOLLOUT;
+        return j->fd;
+}
+
 static void journal_close(struct sink *s)
 {
         struct journal_sink *j = s->priv;
@@ -411,4 +423,5 @@ const struct sink_ops sink_journal_ops = {
         .flush = journal_flush,
         .sync = NULL,
         .close = journal_close,
+        .poll_fd = journal_poll_fd,
 };

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -43,7 +44,7 @@
         X(conf_set_dr_msg_cb) X(conf_set_error_cb) X(conf_set_log_cb) X(conf_set_opaque) \
         X(conf_set_stats_cb) X(destroy) X(err2str) X(fatal_error) X(flush) X(headers_copy) \
         X(headers_destroy) X(message_headers) X(new) X(outq_len) X(poll) X(producev) \
-        X(purge) X(topic_name)
+        X(purge) X(queue_destroy) X(queue_get_main) X(queue_io_event_enable) X(topic_name)
 
 #define RDKAFKA_MEMBER(f) __typeof__(rd_kafka_##f) *f;
 static struct {
@@ -63,6 +64,11 @@ struct kafka_sink {
         rd_kafka_t *rk;
         rd_kafka_t *rk_single;          /* one record per batch: see resend_alone */
         rd_kafka_conf_t *single_conf;   /* its settings until it is made */
+        /* librdkafka writes a byte to wake[1] when a report (delivery,
+         * error, statistics) arrives on a producer's empty main queue:
+         * wake[0] is what the loop watches (kafka_poll_fd) */
+        int wake[2];
+        rd_kafka_queue_t *mainq[2];     /* of rk and rk_single, while they exist */
         struct sink *s;
         struct buf val;
         char rejected_path[4096];
@@ -205,6 +211,18 @@ static int size_error(rd_kafka_resp_err_t e)
                e == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE;
 }
 
+/* Have librdkafka write to k->wake[1] when producer i's main queue gets a
+ * report (it writes on the change from empty only: kafka_flush serves the
+ * whole queue). */
+static void wake_on_reports(struct kafka_sink *k, int i, rd_kafka_t *rk)
+{
+        if (k->wake[1] < 0)
+                return;
+        k->mainq[i] = rdk.queue_get_main(rk);
+        if (k->mainq[i])
+                rdk.queue_io_event_enable(k->mainq[i], k->wake[1], "1", 1);
+}
+
 /* Send m again, alone in its batch, through the second producer. Returns 0
  * or why it could not be queued. */
 static rd_kafka_resp_err_t resend_alone(struct kafka_sink *k, const rd_kafka_message_t *m)
@@ -222,6 +240,7 @@ static rd_kafka_resp_err_t resend_alone(struct kafka_sink *k, const rd_kafka_mes
                         return RD_KAFKA_RESP_ERR__FAIL;
                 }
                 k->single_conf = NULL;
+                wake_on_reports(k, 1, k->rk_single);
         }
         if (rdk.message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
             !(copy = rdk.headers_copy(hdrs)))
@@ -478,6 +497,7 @@ static int kafka_open(struct sink *s, struct diag *err)
                 return -ENOMEM;
         s->priv = k;
         k->s = s;
+        k->wake[0] = k->wake[1] = -1;
         buf_init(&k->val, KAFKA_MSG_MAX);
         snprintf(s->target, sizeof(s->target), "kafka %s", cfg->brokers);
         if (cfg->rejected[0])
@@ -502,6 +522,10 @@ static int kafka_open(struct sink *s, struct diag *err)
                 rdk.conf_destroy(conf);
                 return diag_set(err, EINVAL, NULL, 0, "kafka", "%s", errstr);
         }
+        /* without it the loop polls: reports still come, only later */
+        if (pipe2(k->wake, O_NONBLOCK | O_CLOEXEC) < 0)
+                k->wake[0] = k->wake[1] = -1;
+        wake_on_reports(k, 0, k->rk);
         return 0;
 }
 
@@ -588,6 +612,13 @@ static int kafka_flush(struct sink *s, int64_t deadline_ms)
         struct kafka_sink *k = s->priv;
         int queued = 0;
 
+        /* emptied first: a report that arrives from here on writes again */
+        if (k->wake[0] >= 0) {
+                char drain[64];
+
+                while (read(k->wake[0], drain, sizeof(drain)) > 0)
+                        ;
+        }
         /* the main producer first: its reports may hand records to the
          * second one, which they may also create */
         for (int i = 0; i < 2; i++) {
@@ -605,6 +636,18 @@ static int kafka_flush(struct sink *s, int64_t deadline_ms)
         if (k->fatal)
                 return -ENOTRECOVERABLE;
         return queued > 0 ? -EAGAIN : 0;
+}
+
+/* The pipe librdkafka writes to when a report arrives: readable means
+ * kafka_flush has reports to serve. */
+static int kafka_poll_fd(struct sink *s, uint32_t *ret_events)
+{
+        struct kafka_sink *k = s->priv;
+
+        if (!k || !k->rk || k->wake[0] < 0)
+                return -1;
+        *ret_events = EPOLLIN;
+        return k->wake[0];
 }
 
 static void kafka_close(struct sink *s)
@@ -625,8 +668,17 @@ static void kafka_close(struct sink *s)
                         continue;
                 rdk.purge(rks[i], RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
                 rdk.poll(rks[i], 0);
+                /* a queue handle is let go before its producer */
+                if (k->mainq[i]) {
+                        rdk.queue_io_event_enable(k->mainq[i], -1, NULL, 0);
+                        rdk.queue_destroy(k->mainq[i]);
+                }
                 rdk.destroy(rks[i]);
         }
+        /* after the producers: their threads may write until destroyed */
+        for (size_t i = 0; i < 2; i++)
+                if (k->wake[i] >= 0)
+                        close(k->wake[i]);
         if (k->single_conf)
                 rdk.conf_destroy(k->single_conf);
         buf_done(&k->val);
@@ -642,4 +694,5 @@ const struct sink_ops sink_kafka_ops = {
         .flush = kafka_flush,
         .sync = NULL,
         .close = kafka_close,
+        .poll_fd = kafka_poll_fd,
 };

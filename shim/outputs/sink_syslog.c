@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -99,6 +100,8 @@ struct syslog_sink {
         relpEngine_t *relp_eng;
         relpClt_t *relp;
         int relp_failed;                /* librelp reported an error since the connect */
+        uint32_t tls_wants;             /* EPOLLIN or EPOLLOUT: what the TLS step waits for */
+        int dgram_held;                 /* udp, unix: the last datagram found no room */
         unsigned relp_window;           /* the window librelp really uses */
         int64_t last_send_ms;
         uint64_t raw_written;           /* tcp: bytes written on this connection */
@@ -428,8 +431,10 @@ static int tls_handshake_step(struct syslog_sink *y, const struct syslog_cfg *cf
         if (r == 1)
                 return 0;
         e = SSL_get_error(y->ssl, r);
-        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+                y->tls_wants = e == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT;
                 return -EAGAIN;
+        }
         {
                 long v = SSL_get_verify_result(y->ssl);
                 if (v != X509_V_OK)
@@ -477,6 +482,8 @@ static void disconnect(struct syslog_sink *y)
         y->connect_started_ms = 0;
         y->connected = 0;
         y->raw_written = 0;
+        y->tls_wants = 0;
+        y->dgram_held = 0;
         /* whatever was not acknowledged goes again on the next connection
          * (relp: librelp resends it when reconnecting) */
         if (y->tr != TR_RELP)
@@ -688,8 +695,10 @@ static int stream_flush(struct sink *s)
                         int r = SSL_write(y->ssl, p, (int)n), e;
                         if (r > 0) {
                                 w = r;
+                                y->tls_wants = 0;
                         } else {
                                 e = SSL_get_error(y->ssl, r);
+                                y->tls_wants = e == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT;
                                 if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
                                         break;
                                 log_ssl_errors("write");
@@ -871,9 +880,12 @@ static int syslog_submit(struct sink *s, const struct event *ev)
         case TR_UNIX:
                 if (do_connect(y, cfg_of(s)) < 0)
                         return -EAGAIN;
+                y->dgram_held = 0;
                 if (send_dgram(y) < 0) {
-                        if (errno == EAGAIN || errno == ENOBUFS)
+                        if (errno == EAGAIN || errno == ENOBUFS) {
+                                y->dgram_held = 1;
                                 return -EAGAIN;
+                        }
                         if (errno == EMSGSIZE)
                                 return -E2BIG;  /* never fits a datagram: skipped, said */
                         connection_failed(y, "send to", errno);
@@ -925,6 +937,42 @@ static int syslog_flush(struct sink *s, int64_t deadline_ms)
                 return relp_close(s);
         }
         return 0;
+}
+
+/* What the loop should wait for: room for a held datagram; the connect
+ * or TLS handshake under way; room for frames not yet written. Frames
+ * written but not yet acknowledged by the peer's TCP give no event (the
+ * kernel's queue drains silently): flush's -EAGAIN keeps the loop's wait
+ * short for them. librelp offers no descriptor. */
+static int syslog_poll_fd(struct sink *s, uint32_t *ret_events)
+{
+        struct syslog_sink *y = s->priv;
+
+        if (!y || y->fd < 0)
+                return -1;
+        switch (y->tr) {
+        case TR_UDP:
+        case TR_UNIX:
+                if (!y->dgram_held)
+                        return -1;
+                *ret_events = EPOLLOUT;
+                return y->fd;
+        case TR_TCP:
+        case TR_TLS:
+                if (!y->connected) {
+                        /* a connect completes as writable; a handshake
+                         * waits for what OpenSSL asked */
+                        *ret_events = y->ssl && y->tls_wants ? y->tls_wants : EPOLLOUT;
+                        return y->fd;
+                }
+                if (y->sent_idx == y->qlen)
+                        return -1;
+                *ret_events = y->tr == TR_TLS && y->tls_wants ? y->tls_wants : EPOLLOUT;
+                return y->fd;
+        case TR_RELP:
+                return -1;
+        }
+        return -1;
 }
 
 static void syslog_close(struct sink *s)
@@ -1020,4 +1068,5 @@ const struct sink_ops sink_syslog_ops = {
         .flush = syslog_flush,
         .sync = NULL,
         .close = syslog_close,
+        .poll_fd = syslog_poll_fd,
 };
