@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* The option table and its parser. Long options only, plus a few short
- * aliases; booleans also take --no-NAME. */
+/* The option engine: the list of tables (the core's, then each output's),
+ * setting a value, the command line, the config file, and where each value
+ * came from. Long options only, plus a few short aliases; booleans also
+ * take --no-NAME. The rows themselves live with their users
+ * (options_core.c, outputs/syslog_opts.c, outputs/kafka_opts.c), their
+ * renderings for people in options_doc.c. */
 #include "base/options.h"
 
 #include <errno.h>
@@ -9,136 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/frame.h"
-
-const struct opt_spec shim_options[] = {
-        { .name = "type", .type = OPT_STR, .def = "", .off = OPT_AT(type), .arg = "TYPE",
-          .modes = MODE_PARSE | MODE_SEARCH | MODE_REPORT, .short_name = 't',
-          .desc = "Log type: for parse, of the input (smtpLog, delivery, ...), taken from a YYYY.MM.DD-TYPE.log file name when not given; for search and report, the comma-separated types to read (empty reads every type)." },
-        { .name = "date", .type = OPT_STR, .def = "", .off = OPT_AT(date), .arg = "YYYY.MM.DD",
-          .modes = MODE_PARSE, .short_name = 'd',
-          .desc = "Date of the first line of the input; taken from the file name when not given." },
-        { .name = "timezone", .type = OPT_STR, .def = "", .off = OPT_AT(timezone), .arg = "ZONE",
-          .modes = MODE_PARSE | MODE_RUN | MODE_SEARCH | MODE_REPORT, .short_name = 'z',
-          .desc = "IANA zone the server wrote its local times in (e.g. America/Chicago); empty means the system zone." },
-        { .name = "mappings", .type = OPT_STR, .def = "", .off = OPT_AT(mappings), .arg = "DIR",
-          .modes = MODE_PARSE | MODE_FIELDS | MODE_RUN | MODE_SEARCH | MODE_REPORT, .short_name = 'm',
-          .desc = "Directory of mapping files; empty means /etc/smartermail-shim/mappings, then the installed ones." },
-        { .name = "encoding", .type = OPT_ENUM, .def = "ecs", .off = OPT_AT(encoding), .arg = "ENC",
-          .modes = MODE_PARSE | MODE_RUN | MODE_SEARCH, .short_name = 'e', .choices = "ecs|flat|gelf",
-          .desc = "Shape of each JSON event: nested ECS, flat dotted keys, or GELF 1.1." },
-        { .name = "host-name", .type = OPT_STR, .def = "", .off = OPT_AT(host_name), .arg = "NAME",
-          .modes = MODE_PARSE | MODE_RUN | MODE_SEARCH,
-          .desc = "Value of host.name in every event; empty means this machine's host name." },
-        { .name = "original", .type = OPT_BOOL, .def = "true", .off = OPT_AT(original),
-          .modes = MODE_PARSE | MODE_RUN | MODE_SEARCH,
-          .desc = "Keep the whole raw record in event.original (--no-original leaves it out)." },
-        { .name = "max-record-bytes", .type = OPT_SIZE, .def = "64K", .off = OPT_AT(max_record_bytes),
-          .arg = "BYTES", .modes = MODE_PARSE | MODE_RUN | MODE_SEARCH | MODE_REPORT,
-          .min = FRAME_MAX_RECORD_MIN, .max = FRAME_MAX_RECORD_MAX,
-          .desc = "Ceiling on one record (line plus continuation lines); longer records are cut and flagged truncated." },
-        { .name = "config", .type = OPT_STR, .def = "", .off = OPT_AT(config), .arg = "FILE",
-          .modes = MODE_RUN, .short_name = 'c',
-          .desc = "Read settings from this file of key = value lines first; the command line overrides it." },
-        { .name = "logs", .type = OPT_STR, .def = "/var/lib/smartermail/Logs", .off = OPT_AT(logs),
-          .arg = "DIR", .modes = MODE_RUN | MODE_SEARCH | MODE_REPORT, .short_name = 'l',
-          .desc = "SmarterMail log directory: followed by run, read (with its .log.zip archives) by search and report when no FILE is given." },
-        { .name = "types", .type = OPT_STR, .def = "", .off = OPT_AT(types), .arg = "LIST",
-          .modes = MODE_RUN,
-          .desc = "Comma-separated log types to follow (smtpLog,delivery,...); empty follows every type." },
-        { .name = "state", .type = OPT_STR, .def = "/var/lib/smartermail-shim", .off = OPT_AT(state),
-          .arg = "DIR", .modes = MODE_RUN, .short_name = 's',
-          .desc = "Directory of the checkpoint file." },
-        { .name = "output", .type = OPT_STR, .def = "stdout", .off = OPT_AT(output), .arg = "SPEC",
-          .modes = MODE_RUN, .short_name = 'o',
-          .desc = "Where events go, comma-separated: stdout, file:PATH (appended; reopened on SIGHUP), journald, syslog, kafka." },
-        { .name = "from", .type = OPT_ENUM, .def = "auto", .off = OPT_AT(from), .arg = "WHERE",
-          .modes = MODE_RUN, .choices = "auto|end|beginning",
-          .desc = "Where to start in a file the checkpoint does not know: auto is end for files present at the very first start and beginning for files created later." },
-        { .name = "watch", .type = OPT_ENUM, .def = "auto", .off = OPT_AT(watch), .arg = "HOW",
-          .modes = MODE_RUN, .choices = "auto|inotify|poll",
-          .desc = "How to notice new data: auto uses inotify, and polling on network file systems (CIFS/SMB, NFS) where inotify sees nothing." },
-        { .name = "poll-interval-ms", .type = OPT_UINT, .def = "1000", .off = OPT_AT(poll_interval_ms),
-          .arg = "MS", .modes = MODE_RUN, .min = 50, .max = 3600000,
-          .desc = "How often to look for new data when polling, and for a missing log directory." },
-        { .name = "checkpoint-interval-ms", .type = OPT_UINT, .def = "1000",
-          .off = OPT_AT(checkpoint_interval_ms), .arg = "MS", .modes = MODE_RUN, .min = 10, .max = 3600000,
-          .desc = "Write the checkpoint at most this often (and at shutdown)." },
-        { .name = "quiet-ms", .type = OPT_UINT, .def = "100", .off = OPT_AT(quiet_ms), .arg = "MS",
-          .modes = MODE_RUN, .min = 10, .max = 3600000,
-          .desc = "Emit a file's last record after this long without new bytes, instead of waiting for the next record to start." },
-        { .name = "partial-line-timeout-ms", .type = OPT_UINT, .def = "10000",
-          .off = OPT_AT(partial_line_timeout_ms), .arg = "MS", .modes = MODE_RUN, .min = 10, .max = 86400000,
-          .desc = "Emit a last line that has no newline yet after this long without new bytes." },
-        { .name = "max-inflight-records", .type = OPT_UINT, .def = "10000",
-          .off = OPT_AT(max_inflight_records), .arg = "N", .modes = MODE_RUN, .min = 1, .max = 1000000,
-          .desc = "Records sent but not yet acknowledged by every output; reading pauses at this many." },
-        { .name = "max-inflight-bytes", .type = OPT_SIZE, .def = "16M", .off = OPT_AT(max_inflight_bytes),
-          .arg = "BYTES", .modes = MODE_RUN, .min = 65536, .max = 1UL << 32,
-          .desc = "Bytes of records sent but not yet acknowledged; reading pauses at this many." },
-        { .name = "stats-interval-s", .type = OPT_UINT, .def = "300", .off = OPT_AT(stats_interval_s),
-          .arg = "S", .modes = MODE_RUN, .min = 0, .max = 86400,
-          .desc = "Print statistics this often (0 prints them only on SIGUSR1)." },
-        { .name = "shutdown-timeout-ms", .type = OPT_UINT, .def = "10000",
-          .off = OPT_AT(shutdown_timeout_ms), .arg = "MS", .modes = MODE_RUN, .min = 0, .max = 3600000,
-          .desc = "On SIGTERM, wait this long for outputs to acknowledge what was sent before writing the checkpoint and exiting." },
-        { .name = "release-idle-s", .type = OPT_UINT, .def = "600", .off = OPT_AT(release_idle_s),
-          .arg = "S", .modes = MODE_RUN, .min = 1, .max = 864000,
-          .desc = "Close a file read to its end once a newer day's file of its type exists and it has been quiet this long." },
-        { .name = "summaries", .type = OPT_BOOL, .def = "true", .off = OPT_AT(summaries),
-          .modes = MODE_PARSE | MODE_RUN,
-          .desc = "Emit one summary event per SMTP session and per delivery when it ends (--no-summaries leaves them out)." },
-        { .name = "summary-max-open", .type = OPT_UINT, .def = "10000", .off = OPT_AT(summary_max_open),
-          .arg = "N", .modes = MODE_PARSE | MODE_RUN, .min = 1, .max = 1000000,
-          .desc = "Sessions and deliveries followed at once for summaries; past this many the oldest is emitted as partial." },
-        { .name = "summary-idle-timeout-s", .type = OPT_UINT, .def = "600",
-          .off = OPT_AT(summary_idle_timeout_s), .arg = "S", .modes = MODE_PARSE | MODE_RUN,
-          .min = 1, .max = 604800,
-          .desc = "Emit a session or delivery that has had no record for this long (in log time) as a partial summary." },
-        { .name = "from", .type = OPT_STR, .def = "", .off = OPT_AT(since), .arg = "DATE",
-          .modes = MODE_SEARCH | MODE_REPORT,
-          .desc = "Start of the time range in the server's local time: YYYY-MM-DD or YYYY.MM.DD, optionally followed by HH:MM or HH:MM:SS, or today or yesterday; empty starts at the oldest log." },
-        { .name = "to", .type = OPT_STR, .def = "", .off = OPT_AT(until), .arg = "DATE",
-          .modes = MODE_SEARCH | MODE_REPORT,
-          .desc = "End of the time range, inclusive to the precision given (a date alone takes in the whole day); empty ends at the newest log." },
-        { .name = "regex", .type = OPT_BOOL, .def = "false", .off = OPT_AT(regex),
-          .modes = MODE_SEARCH, .short_name = 'E',
-          .desc = "Read the search string as a PCRE2 regular expression instead of plain text." },
-        { .name = "ignore-case", .type = OPT_BOOL, .def = "false", .off = OPT_AT(ignore_case),
-          .modes = MODE_SEARCH, .short_name = 'i',
-          .desc = "Match upper and lower case alike (ASCII letters)." },
-        { .name = "related", .type = OPT_BOOL, .def = "false", .off = OPT_AT(related),
-          .modes = MODE_SEARCH,
-          .desc = "Print every record of each SMTP session or delivery that has a matching record, not only the matching records." },
-        { .name = "trace", .type = OPT_BOOL, .def = "false", .off = OPT_AT(trace),
-          .modes = MODE_SEARCH,
-          .desc = "Follow each matching message across logs (SMTP session, spool id, delivery, final status) and print one block per message." },
-        { .name = "json", .type = OPT_BOOL, .def = "false", .off = OPT_AT(json),
-          .modes = MODE_SEARCH | MODE_REPORT,
-          .desc = "Write JSON instead of text: search writes events (in --encoding), report writes its totals as one object." },
-        { .name = "count", .type = OPT_BOOL, .def = "false", .off = OPT_AT(count),
-          .modes = MODE_SEARCH, .short_name = 'c',
-          .desc = "Print only the number of matching records." },
-        { .name = "html", .type = OPT_STR, .def = "", .off = OPT_AT(html), .arg = "FILE",
-          .modes = MODE_REPORT,
-          .desc = "Also write the report as one self-contained HTML page with charts to FILE (no scripts, fonts or images from the network)." },
-        { .name = "top", .type = OPT_UINT, .def = "10", .off = OPT_AT(top), .arg = "N",
-          .modes = MODE_REPORT, .min = 1, .max = 1000,
-          .desc = "Rows in each top list of the report." },
-        { .name = "allow-root", .type = OPT_BOOL, .def = "false", .off = OPT_AT(allow_root),
-          .modes = MODE_RUN,
-          .desc = "Let run start as root; without it, run refuses, since it needs only read access to the logs and its state directory." },
-        { .name = "verbose", .type = OPT_BOOL, .def = "false", .off = OPT_AT(verbose),
-          .modes = MODE_PARSE | MODE_RUN | MODE_SEARCH | MODE_REPORT, .short_name = 'v',
-          .desc = "Print informational messages on standard error." },
-        { .name = "help", .type = OPT_BOOL, .def = "false", .off = OPT_AT(help),
-          .modes = MODE_PARSE | MODE_FIELDS | MODE_RUN | MODE_SEARCH | MODE_REPORT, .short_name = 'h',
-          .desc = "Print this help and exit." },
-        { .name = "version", .type = OPT_BOOL, .def = "false", .off = OPT_AT(version),
-          .modes = MODE_PARSE | MODE_RUN,
-          .desc = "Print the version and exit." },
-        { 0 }
-};
 
 /* The tables, in the order of --help and docs/options.md, each with where
  * the struct it fills lies in struct shim_opts. An output's rows know only
@@ -718,55 +592,4 @@ int opts_load_config(struct shim_opts *o, unsigned mode, const char *path, struc
         if (bad)
                 return diag_set(err, EINVAL, path, 0, NULL, "the config file has errors");
         return 0;
-}
-
-static void help_name(char *out, size_t n, const struct opt_spec *s)
-{
-        if (s->short_name)
-                snprintf(out, n, "-%c, --%s%s%s", s->short_name, s->name,
-                         s->arg ? " " : "", s->arg ? s->arg : "");
-        else
-                snprintf(out, n, "    --%s%s%s", s->name, s->arg ? " " : "", s->arg ? s->arg : "");
-}
-
-void opts_help(FILE *f, unsigned mode)
-{
-        for (const struct opt_spec *s = opts_next(NULL); s; s = opts_next(s)) {
-                char name[80];
-
-                if (!(s->modes & mode))
-                        continue;
-                help_name(name, sizeof(name), s);
-                fprintf(f, "  %-32s %s", name, s->desc);
-                if (s->type == OPT_ENUM)
-                        fprintf(f, " One of: %s.", s->choices);
-                if (s->def[0] && strcmp(s->name, "help") && strcmp(s->name, "version"))
-                        fprintf(f, " Default: %s.", s->def);
-                fputc('\n', f);
-        }
-}
-
-void opts_markdown(FILE *f)
-{
-        static const char *const type_names[] = {
-                [OPT_STR] = "text", [OPT_BOOL] = "boolean", [OPT_SIZE] = "size",
-                [OPT_ENUM] = "choice", [OPT_UINT] = "number", [OPT_LIST] = "list",
-        };
-
-        fprintf(f, "| option | type | default | modes | meaning |\n");
-        fprintf(f, "|---|---|---|---|---|\n");
-        for (const struct opt_spec *s = opts_next(NULL); s; s = opts_next(s)) {
-                fprintf(f, "| `--%s`", s->name);
-                if (s->short_name)
-                        fprintf(f, " (`-%c`)", s->short_name);
-                fprintf(f, " | %s | %s%s%s | %s%s%s%s%s | %s", type_names[s->type],
-                        s->def[0] ? "`" : "", s->def[0] ? s->def : "(empty)", s->def[0] ? "`" : "",
-                        (s->modes & MODE_RUN) ? "run " : "", (s->modes & MODE_PARSE) ? "parse " : "",
-                        (s->modes & MODE_SEARCH) ? "search " : "",
-                        (s->modes & MODE_REPORT) ? "report " : "",
-                        (s->modes & MODE_FIELDS) ? "fields" : "", s->desc);
-                if (s->type == OPT_ENUM)
-                        fprintf(f, " One of: `%s`.", s->choices);
-                fprintf(f, " |\n");
-        }
 }

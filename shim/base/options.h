@@ -168,7 +168,8 @@ int opts_load_config(struct shim_opts *o, unsigned mode, const char *path, struc
  * err->text is left alone. */
 void opts_where(const struct shim_opts *o, const char *name, unsigned item, struct diag *err);
 
-/* Help text for a mode, and the Markdown table of docs/options.md. */
+/* Help text for a mode, and the Markdown table of docs/options.md
+ * (options_doc.c). */
 void opts_help(FILE *f, unsigned mode);
 void opts_markdown(FILE *f);
 

@@ -2,8 +2,8 @@
 /* The option table rendered for people: the effective settings as a config
  * file (check-config), the commented config template, and the generated
  * parts of the man pages. Each reads the option tables (opts_next) and
- * nothing else, so none of them can say something the parser does not do. --help and the
- * Markdown table stay beside the parser in options.c. */
+ * nothing else, so none of them can say something the parser does not do.
+ * Also --help and the Markdown table of docs/options.md. */
 #include "base/options.h"
 
 #include <errno.h>
@@ -277,4 +277,55 @@ int opts_man(FILE *f, int section)
                 man_desc(f, s);
         }
         return 0;
+}
+
+static void help_name(char *out, size_t n, const struct opt_spec *s)
+{
+        if (s->short_name)
+                snprintf(out, n, "-%c, --%s%s%s", s->short_name, s->name,
+                         s->arg ? " " : "", s->arg ? s->arg : "");
+        else
+                snprintf(out, n, "    --%s%s%s", s->name, s->arg ? " " : "", s->arg ? s->arg : "");
+}
+
+void opts_help(FILE *f, unsigned mode)
+{
+        for (const struct opt_spec *s = opts_next(NULL); s; s = opts_next(s)) {
+                char name[80];
+
+                if (!(s->modes & mode))
+                        continue;
+                help_name(name, sizeof(name), s);
+                fprintf(f, "  %-32s %s", name, s->desc);
+                if (s->type == OPT_ENUM)
+                        fprintf(f, " One of: %s.", s->choices);
+                if (s->def[0] && strcmp(s->name, "help") && strcmp(s->name, "version"))
+                        fprintf(f, " Default: %s.", s->def);
+                fputc('\n', f);
+        }
+}
+
+void opts_markdown(FILE *f)
+{
+        static const char *const type_names[] = {
+                [OPT_STR] = "text", [OPT_BOOL] = "boolean", [OPT_SIZE] = "size",
+                [OPT_ENUM] = "choice", [OPT_UINT] = "number", [OPT_LIST] = "list",
+        };
+
+        fprintf(f, "| option | type | default | modes | meaning |\n");
+        fprintf(f, "|---|---|---|---|---|\n");
+        for (const struct opt_spec *s = opts_next(NULL); s; s = opts_next(s)) {
+                fprintf(f, "| `--%s`", s->name);
+                if (s->short_name)
+                        fprintf(f, " (`-%c`)", s->short_name);
+                fprintf(f, " | %s | %s%s%s | %s%s%s%s%s | %s", type_names[s->type],
+                        s->def[0] ? "`" : "", s->def[0] ? s->def : "(empty)", s->def[0] ? "`" : "",
+                        (s->modes & MODE_RUN) ? "run " : "", (s->modes & MODE_PARSE) ? "parse " : "",
+                        (s->modes & MODE_SEARCH) ? "search " : "",
+                        (s->modes & MODE_REPORT) ? "report " : "",
+                        (s->modes & MODE_FIELDS) ? "fields" : "", s->desc);
+                if (s->type == OPT_ENUM)
+                        fprintf(f, " One of: `%s`.", s->choices);
+                fprintf(f, " |\n");
+        }
 }
