@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* The option table and its parser. Long options only, plus a few short
- * aliases; booleans also take --no-NAME. */
+/* The option engine: the list of tables (the core's, then each output's),
+ * setting a value, the command line, the config file, and where each value
+ * came from. Long options only, plus a few short aliases; booleans also
+ * take --no-NAME. The rows themselves live with their users
+ * (options_core.c, outputs/syslog_opts.c, outputs/kafka_opts.c), their
+ * renderings for people in options_doc.c. */
 #include "base/options.h"
 
 #include <errno.h>
@@ -9,200 +13,60 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/frame.h"
 
-const struct opt_spec shim_options[] = {
-        { .name = "type", .type = OPT_STR, .def = "", .off = OPT_AT(type), .arg = "TYPE",
-          .modes = MODE_PARSE | MODE_SEARCH | MODE_REPORT, .short_name = 't',
-          .desc = "Log type: for parse, of the input (smtpLog, delivery, ...), taken from a YYYY.MM.DD-TYPE.log file name when not given; for search and report, the comma-separated types to read (empty reads every type)." },
-        { .name = "date", .type = OPT_STR, .def = "", .off = OPT_AT(date), .arg = "YYYY.MM.DD",
-          .modes = MODE_PARSE, .short_name = 'd',
-          .desc = "Date of the first line of the input; taken from the file name when not given." },
-        { .name = "timezone", .type = OPT_STR, .def = "", .off = OPT_AT(timezone), .arg = "ZONE",
-          .modes = MODE_PARSE | MODE_RUN | MODE_SEARCH | MODE_REPORT, .short_name = 'z',
-          .desc = "IANA zone the server wrote its local times in (e.g. America/Chicago); empty means the system zone." },
-        { .name = "mappings", .type = OPT_STR, .def = "", .off = OPT_AT(mappings), .arg = "DIR",
-          .modes = MODE_PARSE | MODE_FIELDS | MODE_RUN | MODE_SEARCH | MODE_REPORT, .short_name = 'm',
-          .desc = "Directory of mapping files; empty means /etc/smartermail-shim/mappings, then the installed ones." },
-        { .name = "encoding", .type = OPT_ENUM, .def = "ecs", .off = OPT_AT(encoding), .arg = "ENC",
-          .modes = MODE_PARSE | MODE_RUN | MODE_SEARCH, .short_name = 'e', .choices = "ecs|flat|gelf",
-          .desc = "Shape of each JSON event: nested ECS, flat dotted keys, or GELF 1.1." },
-        { .name = "host-name", .type = OPT_STR, .def = "", .off = OPT_AT(host_name), .arg = "NAME",
-          .modes = MODE_PARSE | MODE_RUN | MODE_SEARCH,
-          .desc = "Value of host.name in every event; empty means this machine's host name." },
-        { .name = "original", .type = OPT_BOOL, .def = "true", .off = OPT_AT(original),
-          .modes = MODE_PARSE | MODE_RUN | MODE_SEARCH,
-          .desc = "Keep the whole raw record in event.original (--no-original leaves it out)." },
-        { .name = "max-record-bytes", .type = OPT_SIZE, .def = "64K", .off = OPT_AT(max_record_bytes),
-          .arg = "BYTES", .modes = MODE_PARSE | MODE_RUN | MODE_SEARCH | MODE_REPORT,
-          .min = FRAME_MAX_RECORD_MIN, .max = FRAME_MAX_RECORD_MAX,
-          .desc = "Ceiling on one record (line plus continuation lines); longer records are cut and flagged truncated." },
-        { .name = "config", .type = OPT_STR, .def = "", .off = OPT_AT(config), .arg = "FILE",
-          .modes = MODE_RUN, .short_name = 'c',
-          .desc = "Read settings from this file of key = value lines first; the command line overrides it." },
-        { .name = "logs", .type = OPT_STR, .def = "/var/lib/smartermail/Logs", .off = OPT_AT(logs),
-          .arg = "DIR", .modes = MODE_RUN | MODE_SEARCH | MODE_REPORT, .short_name = 'l',
-          .desc = "SmarterMail log directory: followed by run, read (with its .log.zip archives) by search and report when no FILE is given." },
-        { .name = "types", .type = OPT_STR, .def = "", .off = OPT_AT(types), .arg = "LIST",
-          .modes = MODE_RUN,
-          .desc = "Comma-separated log types to follow (smtpLog,delivery,...); empty follows every type." },
-        { .name = "state", .type = OPT_STR, .def = "/var/lib/smartermail-shim", .off = OPT_AT(state),
-          .arg = "DIR", .modes = MODE_RUN, .short_name = 's',
-          .desc = "Directory of the checkpoint file." },
-        { .name = "output", .type = OPT_STR, .def = "stdout", .off = OPT_AT(output), .arg = "SPEC",
-          .modes = MODE_RUN, .short_name = 'o',
-          .desc = "Where events go, comma-separated: stdout, file:PATH (appended; reopened on SIGHUP), journald, syslog, kafka." },
-        { .name = "from", .type = OPT_ENUM, .def = "auto", .off = OPT_AT(from), .arg = "WHERE",
-          .modes = MODE_RUN, .choices = "auto|end|beginning",
-          .desc = "Where to start in a file the checkpoint does not know: auto is end for files present at the very first start and beginning for files created later." },
-        { .name = "watch", .type = OPT_ENUM, .def = "auto", .off = OPT_AT(watch), .arg = "HOW",
-          .modes = MODE_RUN, .choices = "auto|inotify|poll",
-          .desc = "How to notice new data: auto uses inotify, and polling on network file systems (CIFS/SMB, NFS) where inotify sees nothing." },
-        { .name = "poll-interval-ms", .type = OPT_UINT, .def = "1000", .off = OPT_AT(poll_interval_ms),
-          .arg = "MS", .modes = MODE_RUN, .min = 50, .max = 3600000,
-          .desc = "How often to look for new data when polling, and for a missing log directory." },
-        { .name = "checkpoint-interval-ms", .type = OPT_UINT, .def = "1000",
-          .off = OPT_AT(checkpoint_interval_ms), .arg = "MS", .modes = MODE_RUN, .min = 10, .max = 3600000,
-          .desc = "Write the checkpoint at most this often (and at shutdown)." },
-        { .name = "quiet-ms", .type = OPT_UINT, .def = "100", .off = OPT_AT(quiet_ms), .arg = "MS",
-          .modes = MODE_RUN, .min = 10, .max = 3600000,
-          .desc = "Emit a file's last record after this long without new bytes, instead of waiting for the next record to start." },
-        { .name = "partial-line-timeout-ms", .type = OPT_UINT, .def = "10000",
-          .off = OPT_AT(partial_line_timeout_ms), .arg = "MS", .modes = MODE_RUN, .min = 10, .max = 86400000,
-          .desc = "Emit a last line that has no newline yet after this long without new bytes." },
-        { .name = "max-inflight-records", .type = OPT_UINT, .def = "10000",
-          .off = OPT_AT(max_inflight_records), .arg = "N", .modes = MODE_RUN, .min = 1, .max = 1000000,
-          .desc = "Records sent but not yet acknowledged by every output; reading pauses at this many." },
-        { .name = "max-inflight-bytes", .type = OPT_SIZE, .def = "16M", .off = OPT_AT(max_inflight_bytes),
-          .arg = "BYTES", .modes = MODE_RUN, .min = 65536, .max = 1UL << 32,
-          .desc = "Bytes of records sent but not yet acknowledged; reading pauses at this many." },
-        { .name = "stats-interval-s", .type = OPT_UINT, .def = "300", .off = OPT_AT(stats_interval_s),
-          .arg = "S", .modes = MODE_RUN, .min = 0, .max = 86400,
-          .desc = "Print statistics this often (0 prints them only on SIGUSR1)." },
-        { .name = "shutdown-timeout-ms", .type = OPT_UINT, .def = "10000",
-          .off = OPT_AT(shutdown_timeout_ms), .arg = "MS", .modes = MODE_RUN, .min = 0, .max = 3600000,
-          .desc = "On SIGTERM, wait this long for outputs to acknowledge what was sent before writing the checkpoint and exiting." },
-        { .name = "release-idle-s", .type = OPT_UINT, .def = "600", .off = OPT_AT(release_idle_s),
-          .arg = "S", .modes = MODE_RUN, .min = 1, .max = 864000,
-          .desc = "Close a file read to its end once a newer day's file of its type exists and it has been quiet this long." },
-        { .name = "syslog-target", .type = OPT_STR, .def = "udp://127.0.0.1:514",
-          .off = OPT_AT(syslog_target), .arg = "URL", .modes = MODE_RUN,
-          .desc = "Receiver of the syslog output: udp://HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT, relp://HOST:PORT or unix:///dev/log." },
-        { .name = "syslog-format", .type = OPT_ENUM, .def = "rfc5424", .off = OPT_AT(syslog_format),
-          .arg = "FMT", .modes = MODE_RUN, .choices = "rfc5424|rfc3164",
-          .desc = "Syslog header: RFC 5424, or the old BSD format of RFC 3164 for receivers that need it." },
-        { .name = "syslog-framing", .type = OPT_ENUM, .def = "octet-counting",
-          .off = OPT_AT(syslog_framing), .arg = "HOW", .modes = MODE_RUN,
-          .choices = "octet-counting|newline",
-          .desc = "Message framing on tcp and tls (RFC 6587): a length prefix, or a newline after each message." },
-        { .name = "syslog-message", .type = OPT_ENUM, .def = "json", .off = OPT_AT(syslog_message),
-          .arg = "HOW", .modes = MODE_RUN, .choices = "json|cee",
-          .desc = "MSG part: the JSON event, or the JSON event after an @cee: cookie." },
-        { .name = "syslog-structured-data", .type = OPT_BOOL, .def = "true",
-          .off = OPT_AT(syslog_structured_data), .modes = MODE_RUN,
-          .desc = "Add an RFC 5424 structured-data element with the main fields (log type, session, delivery id, client, action, outcome, user)." },
-        { .name = "syslog-enterprise-number", .type = OPT_UINT, .def = "32473",
-          .off = OPT_AT(syslog_enterprise_number), .arg = "PEN", .modes = MODE_RUN, .min = 1,
-          .max = 4294967295UL,
-          .desc = "Private enterprise number in the structured-data id smartermail@PEN (32473 is the one reserved for examples)." },
-        { .name = "syslog-app-name", .type = OPT_STR, .def = "smartermail",
-          .off = OPT_AT(syslog_app_name), .arg = "NAME", .modes = MODE_RUN,
-          .desc = "APP-NAME (RFC 5424) or TAG (RFC 3164) of every message." },
-        { .name = "syslog-tls-ca", .type = OPT_STR, .def = "", .off = OPT_AT(syslog_tls_ca),
-          .arg = "FILE", .modes = MODE_RUN,
-          .desc = "CA certificates (PEM) that sign the receiver's certificate; empty uses the system's." },
-        { .name = "syslog-tls-cert", .type = OPT_STR, .def = "", .off = OPT_AT(syslog_tls_cert),
-          .arg = "FILE", .modes = MODE_RUN,
-          .desc = "Client certificate (PEM) for receivers that require one." },
-        { .name = "syslog-tls-key", .type = OPT_STR, .def = "", .off = OPT_AT(syslog_tls_key),
-          .arg = "FILE", .modes = MODE_RUN,
-          .desc = "Private key (PEM) of the client certificate; read from the file, never logged." },
-        { .name = "syslog-tls-verify", .type = OPT_BOOL, .def = "true", .off = OPT_AT(syslog_tls_verify),
-          .modes = MODE_RUN,
-          .desc = "Check the receiver's certificate and name (--no-syslog-tls-verify only for tests)." },
-        { .name = "syslog-tls-server-name", .type = OPT_STR, .def = "",
-          .off = OPT_AT(syslog_tls_server_name), .arg = "NAME", .modes = MODE_RUN,
-          .desc = "Name the receiver's certificate must carry; empty uses the host of --syslog-target." },
-        { .name = "syslog-relp-window", .type = OPT_UINT, .def = "128",
-          .off = OPT_AT(syslog_relp_window), .arg = "N", .modes = MODE_RUN, .min = 1, .max = 65535,
-          .desc = "RELP messages sent ahead of their acknowledgement." },
-        { .name = "syslog-connect-timeout-ms", .type = OPT_UINT, .def = "2000",
-          .off = OPT_AT(syslog_connect_timeout_ms), .arg = "MS", .modes = MODE_RUN, .min = 10,
-          .max = 600000,
-          .desc = "Give up one connection attempt to the syslog receiver after this long (then back off and retry)." },
-        { .name = "kafka-brokers", .type = OPT_STR, .def = "127.0.0.1:9092",
-          .off = OPT_AT(kafka_brokers), .arg = "LIST", .modes = MODE_RUN,
-          .desc = "Kafka bootstrap brokers, comma-separated HOST:PORT." },
-        { .name = "kafka-topic", .type = OPT_STR, .def = "smartermail.{type}",
-          .off = OPT_AT(kafka_topic), .arg = "TEMPLATE", .modes = MODE_RUN,
-          .desc = "Topic of each event; {type} becomes the log type (smtp, delivery, ...)." },
-        { .name = "kafka-property", .type = OPT_LIST, .def = "", .off = OPT_AT(kafka_property),
-          .arg = "NAME=VALUE", .modes = MODE_RUN,
-          .desc = "Any librdkafka producer property (TLS, SASL, tuning); may be given many times, and as kafka.NAME = VALUE lines in the config file." },
-        { .name = "kafka-property-file", .type = OPT_LIST, .def = "",
-          .off = OPT_AT(kafka_property_file), .arg = "NAME=FILE", .modes = MODE_RUN,
-          .desc = "A librdkafka property whose value is read from FILE (one trailing newline dropped) when the output opens, for secrets such as sasl.password kept out of the config file; may be given many times." },
-        { .name = "kafka-rejected", .type = OPT_STR, .def = "", .off = OPT_AT(kafka_rejected),
-          .arg = "FILE", .modes = MODE_RUN,
-          .desc = "Where events the broker refuses for good (too large, invalid) are appended, with the reason; empty means kafka-rejected.json in the state directory." },
-        { .name = "summaries", .type = OPT_BOOL, .def = "true", .off = OPT_AT(summaries),
-          .modes = MODE_PARSE | MODE_RUN,
-          .desc = "Emit one summary event per SMTP session and per delivery when it ends (--no-summaries leaves them out)." },
-        { .name = "summary-max-open", .type = OPT_UINT, .def = "10000", .off = OPT_AT(summary_max_open),
-          .arg = "N", .modes = MODE_PARSE | MODE_RUN, .min = 1, .max = 1000000,
-          .desc = "Sessions and deliveries followed at once for summaries; past this many the oldest is emitted as partial." },
-        { .name = "summary-idle-timeout-s", .type = OPT_UINT, .def = "600",
-          .off = OPT_AT(summary_idle_timeout_s), .arg = "S", .modes = MODE_PARSE | MODE_RUN,
-          .min = 1, .max = 604800,
-          .desc = "Emit a session or delivery that has had no record for this long (in log time) as a partial summary." },
-        { .name = "from", .type = OPT_STR, .def = "", .off = OPT_AT(since), .arg = "DATE",
-          .modes = MODE_SEARCH | MODE_REPORT,
-          .desc = "Start of the time range in the server's local time: YYYY-MM-DD or YYYY.MM.DD, optionally followed by HH:MM or HH:MM:SS, or today or yesterday; empty starts at the oldest log." },
-        { .name = "to", .type = OPT_STR, .def = "", .off = OPT_AT(until), .arg = "DATE",
-          .modes = MODE_SEARCH | MODE_REPORT,
-          .desc = "End of the time range, inclusive to the precision given (a date alone takes in the whole day); empty ends at the newest log." },
-        { .name = "regex", .type = OPT_BOOL, .def = "false", .off = OPT_AT(regex),
-          .modes = MODE_SEARCH, .short_name = 'E',
-          .desc = "Read the search string as a PCRE2 regular expression instead of plain text." },
-        { .name = "ignore-case", .type = OPT_BOOL, .def = "false", .off = OPT_AT(ignore_case),
-          .modes = MODE_SEARCH, .short_name = 'i',
-          .desc = "Match upper and lower case alike (ASCII letters)." },
-        { .name = "related", .type = OPT_BOOL, .def = "false", .off = OPT_AT(related),
-          .modes = MODE_SEARCH,
-          .desc = "Print every record of each SMTP session or delivery that has a matching record, not only the matching records." },
-        { .name = "trace", .type = OPT_BOOL, .def = "false", .off = OPT_AT(trace),
-          .modes = MODE_SEARCH,
-          .desc = "Follow each matching message across logs (SMTP session, spool id, delivery, final status) and print one block per message." },
-        { .name = "json", .type = OPT_BOOL, .def = "false", .off = OPT_AT(json),
-          .modes = MODE_SEARCH | MODE_REPORT,
-          .desc = "Write JSON instead of text: search writes events (in --encoding), report writes its totals as one object." },
-        { .name = "count", .type = OPT_BOOL, .def = "false", .off = OPT_AT(count),
-          .modes = MODE_SEARCH, .short_name = 'c',
-          .desc = "Print only the number of matching records." },
-        { .name = "html", .type = OPT_STR, .def = "", .off = OPT_AT(html), .arg = "FILE",
-          .modes = MODE_REPORT,
-          .desc = "Also write the report as one self-contained HTML page with charts to FILE (no scripts, fonts or images from the network)." },
-        { .name = "top", .type = OPT_UINT, .def = "10", .off = OPT_AT(top), .arg = "N",
-          .modes = MODE_REPORT, .min = 1, .max = 1000,
-          .desc = "Rows in each top list of the report." },
-        { .name = "allow-root", .type = OPT_BOOL, .def = "false", .off = OPT_AT(allow_root),
-          .modes = MODE_RUN,
-          .desc = "Let run start as root; without it, run refuses, since it needs only read access to the logs and its state directory." },
-        { .name = "verbose", .type = OPT_BOOL, .def = "false", .off = OPT_AT(verbose),
-          .modes = MODE_PARSE | MODE_RUN | MODE_SEARCH | MODE_REPORT, .short_name = 'v',
-          .desc = "Print informational messages on standard error." },
-        { .name = "help", .type = OPT_BOOL, .def = "false", .off = OPT_AT(help),
-          .modes = MODE_PARSE | MODE_FIELDS | MODE_RUN | MODE_SEARCH | MODE_REPORT, .short_name = 'h',
-          .desc = "Print this help and exit." },
-        { .name = "version", .type = OPT_BOOL, .def = "false", .off = OPT_AT(version),
-          .modes = MODE_PARSE | MODE_RUN,
-          .desc = "Print the version and exit." },
-        { 0 }
+/* The tables, in the order of --help and docs/options.md, each with where
+ * the struct it fills lies in struct shim_opts. An output's rows know only
+ * their own struct; this list is the one place that places it. */
+static const struct opt_table {
+        const struct opt_spec *rows;
+        size_t base;
+} tables[] = {
+        { shim_options, 0 },
+        { syslog_options, offsetof(struct shim_opts, syslog) },
+        { kafka_options, offsetof(struct shim_opts, kafka) },
 };
+
+#define NTABLES (sizeof(tables) / sizeof(tables[0]))
+
+/* The table s is a row of (rows end with an empty one, so s is found by
+ * walking them, not by comparing pointers into different arrays). */
+static const struct opt_table *table_of(const struct opt_spec *s)
+{
+        for (size_t t = 0; t < NTABLES; t++)
+                for (const struct opt_spec *r = tables[t].rows; r->name; r++)
+                        if (r == s)
+                                return &tables[t];
+        return &tables[0];
+}
+
+const struct opt_spec *opts_next(const struct opt_spec *s)
+{
+        size_t t = 0;
+
+        if (s) {
+                if (s[1].name)
+                        return s + 1;
+                t = (size_t)(table_of(s) - tables) + 1;
+        }
+        for (; t < NTABLES; t++)
+                if (tables[t].rows[0].name)
+                        return tables[t].rows;
+        return NULL;
+}
+
+void *opts_value(struct shim_opts *o, const struct opt_spec *s)
+{
+        return (char *)o + table_of(s)->base + s->off;
+}
+
+const void *opts_value_const(const struct shim_opts *o, const struct opt_spec *s)
+{
+        return (const char *)o + table_of(s)->base + s->off;
+}
 
 static void *at(struct shim_opts *o, const struct opt_spec *s)
 {
-        return (char *)o + s->off;
+        return opts_value(o, s);
 }
 
 static int parse_size(const char *v, size_t *ret)
@@ -249,92 +113,120 @@ static int choice_index(const char *choices, const char *v)
         return -1;
 }
 
-int opts_set(struct shim_opts *o, const struct opt_spec *s, const char *v, struct diag *err)
+static int set_str(struct shim_opts *o, const struct opt_spec *s, const char *v)
 {
-        char **sp;
-        int idx;
+        char **sp = at(o, s), *n = strdup(v);
+
+        /* out of memory, the old value stays: never a NULL option */
+        if (!n)
+                return -ENOMEM;
+        free(*sp);
+        *sp = n;
+        return 0;
+}
+
+/* One more NAME=VALUE item, on a line of its own. */
+static int set_list(struct shim_opts *o, const struct opt_spec *s, const char *v,
+                    struct diag *err)
+{
+        char **lp = at(o, s), *n;
+        size_t old = *lp ? strlen(*lp) : 0;
+
+        if (!v[0])
+                return 0;       /* the empty default adds nothing */
+        /* the value may be a secret: only a text without '=' is
+         * echoed, which has none */
+        if (!strchr(v, '='))
+                return diag_set(err, EINVAL, NULL, 0, s->name, "'%s' is not NAME=VALUE", v);
+        /* items are kept one per line */
+        if (strchr(v, '\n'))
+                return diag_set(err, EINVAL, NULL, 0, s->name,
+                                "NAME=VALUE may not contain a line break");
+        if (v[0] == '=')
+                return diag_set(err, EINVAL, NULL, 0, s->name, "the NAME of NAME=VALUE is empty");
+        n = realloc(*lp, old + strlen(v) + 2);
+        if (!n)
+                return -ENOMEM;
+        if (!*lp)
+                n[0] = '\0';
+        if (old)
+                strcat(n, "\n");
+        strcat(n, v);
+        *lp = n;
+        return 0;
+}
+
+static int set_bool(struct shim_opts *o, const struct opt_spec *s, const char *v,
+                    struct diag *err)
+{
+        if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1"))
+                *(int *)at(o, s) = 1;
+        else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "0"))
+                *(int *)at(o, s) = 0;
+        else
+                return diag_set(err, EINVAL, NULL, 0, s->name, "'%s' is not true or false", v);
+        return 0;
+}
+
+static int set_size(struct shim_opts *o, const struct opt_spec *s, const char *v,
+                    struct diag *err)
+{
         size_t sz;
 
+        if (parse_size(v, &sz) < 0)
+                return diag_set(err, EINVAL, NULL, 0, s->name,
+                                "'%s' is not a size (a number, optionally with K, M or G)", v);
+        if (s->max && (sz < s->min || sz > s->max))
+                return diag_set(err, EINVAL, NULL, 0, s->name, "%zu is out of range (%lu to %lu)",
+                                sz, s->min, s->max);
+        *(size_t *)at(o, s) = sz;
+        return 0;
+}
+
+static int set_uint(struct shim_opts *o, const struct opt_spec *s, const char *v,
+                    struct diag *err)
+{
+        char *end;
+        unsigned long n;
+
+        errno = 0;
+        n = strtoul(v, &end, 10);
+        if (errno || end == v || *end || !(v[0] >= '0' && v[0] <= '9'))
+                return diag_set(err, EINVAL, NULL, 0, s->name, "'%s' is not a whole number", v);
+        if (s->max && (n < s->min || n > s->max))
+                return diag_set(err, EINVAL, NULL, 0, s->name, "%lu is out of range (%lu to %lu)",
+                                n, s->min, s->max);
+        *(unsigned long *)at(o, s) = n;
+        return 0;
+}
+
+static int set_enum(struct shim_opts *o, const struct opt_spec *s, const char *v,
+                    struct diag *err)
+{
+        int idx = choice_index(s->choices, v);
+
+        if (idx < 0)
+                return diag_set(err, EINVAL, NULL, 0, s->name, "'%s' is not one of %s", v,
+                                s->choices);
+        *(int *)at(o, s) = idx;
+        return 0;
+}
+
+int opts_set(struct shim_opts *o, const struct opt_spec *s, const char *v, struct diag *err)
+{
         switch (s->type) {
-        case OPT_STR: {
-                char *n = strdup(v);
-
-                /* out of memory, the old value stays: never a NULL option */
-                if (!n)
-                        return -ENOMEM;
-                sp = at(o, s);
-                free(*sp);
-                *sp = n;
-                return 0;
-        }
-        case OPT_LIST: {
-                char **lp = at(o, s), *n;
-                size_t old = *lp ? strlen(*lp) : 0;
-
-                if (!v[0])
-                        return 0;       /* the empty default adds nothing */
-                /* the value may be a secret: only a text without '=' is
-                 * echoed, which has none */
-                if (!strchr(v, '='))
-                        return diag_set(err, EINVAL, NULL, 0, s->name, "'%s' is not NAME=VALUE", v);
-                /* items are kept one per line */
-                if (strchr(v, '\n'))
-                        return diag_set(err, EINVAL, NULL, 0, s->name,
-                                        "NAME=VALUE may not contain a line break");
-                if (v[0] == '=')
-                        return diag_set(err, EINVAL, NULL, 0, s->name,
-                                        "the NAME of NAME=VALUE is empty");
-                n = realloc(*lp, old + strlen(v) + 2);
-                if (!n)
-                        return -ENOMEM;
-                if (!*lp)
-                        n[0] = '\0';
-                if (old)
-                        strcat(n, "\n");
-                strcat(n, v);
-                *lp = n;
-                return 0;
-        }
+        case OPT_STR:
+                return set_str(o, s, v);
+        case OPT_LIST:
+                return set_list(o, s, v, err);
         case OPT_BOOL:
-                if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1"))
-                        *(int *)at(o, s) = 1;
-                else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "0"))
-                        *(int *)at(o, s) = 0;
-                else
-                        return diag_set(err, EINVAL, NULL, 0, s->name,
-                                        "'%s' is not true or false", v);
-                return 0;
+                return set_bool(o, s, v, err);
         case OPT_SIZE:
-                if (parse_size(v, &sz) < 0)
-                        return diag_set(err, EINVAL, NULL, 0, s->name,
-                                        "'%s' is not a size (a number, optionally with K, M or G)", v);
-                if (s->max && (sz < s->min || sz > s->max))
-                        return diag_set(err, EINVAL, NULL, 0, s->name,
-                                        "%zu is out of range (%lu to %lu)", sz, s->min, s->max);
-                *(size_t *)at(o, s) = sz;
-                return 0;
-        case OPT_UINT: {
-                char *end;
-                unsigned long n;
-
-                errno = 0;
-                n = strtoul(v, &end, 10);
-                if (errno || end == v || *end || !(v[0] >= '0' && v[0] <= '9'))
-                        return diag_set(err, EINVAL, NULL, 0, s->name,
-                                        "'%s' is not a whole number", v);
-                if (s->max && (n < s->min || n > s->max))
-                        return diag_set(err, EINVAL, NULL, 0, s->name,
-                                        "%lu is out of range (%lu to %lu)", n, s->min, s->max);
-                *(unsigned long *)at(o, s) = n;
-                return 0;
-        }
+                return set_size(o, s, v, err);
+        case OPT_UINT:
+                return set_uint(o, s, v, err);
         case OPT_ENUM:
-                idx = choice_index(s->choices, v);
-                if (idx < 0)
-                        return diag_set(err, EINVAL, NULL, 0, s->name,
-                                        "'%s' is not one of %s", v, s->choices);
-                *(int *)at(o, s) = idx;
-                return 0;
+                return set_enum(o, s, v, err);
         }
         return -EINVAL;
 }
@@ -342,7 +234,7 @@ int opts_set(struct shim_opts *o, const struct opt_spec *s, const char *v, struc
 int opts_defaults(struct shim_opts *o)
 {
         memset(o, 0, sizeof(*o));
-        for (const struct opt_spec *s = shim_options; s->name; s++) {
+        for (const struct opt_spec *s = opts_next(NULL); s; s = opts_next(s)) {
                 int r = opts_set(o, s, s->def, NULL);
                 if (r < 0)
                         return r;
@@ -352,7 +244,7 @@ int opts_defaults(struct shim_opts *o)
 
 void opts_free(struct shim_opts *o)
 {
-        for (const struct opt_spec *s = shim_options; s->name; s++)
+        for (const struct opt_spec *s = opts_next(NULL); s; s = opts_next(s))
                 if (s->type == OPT_STR || s->type == OPT_LIST) {
                         free(*(char **)at(o, s));
                         *(char **)at(o, s) = NULL;
@@ -432,14 +324,14 @@ void opts_where(const struct shim_opts *o, const char *name, unsigned item, stru
         case OPT_SOURCE_CONFIG:
                 snprintf(err->key, sizeof(err->key), "%s", name);
                 break;
-        case OPT_SOURCE_CONFIG_KAFKA: {
-                /* the name of the item-th NAME=VALUE */
-                const char *p = *(char *const *)((const char *)o + w->spec->off);
+        case OPT_SOURCE_CONFIG_PREFIX: {
+                /* the name of the item-th NAME=VALUE, after the prefix */
+                const char *p = *(char *const *)opts_value_const(o, w->spec);
 
                 for (unsigned i = 0; i < item && p; i++)
                         if ((p = strchr(p, '\n')))
                                 p++;
-                snprintf(err->key, sizeof(err->key), "kafka.%.*s",
+                snprintf(err->key, sizeof(err->key), "%s%.*s", w->spec->prefix,
                          p ? (int)strcspn(p, "=\n") : 0, p ? p : "");
                 break;
         }
@@ -450,66 +342,95 @@ void opts_where(const struct shim_opts *o, const char *name, unsigned item, stru
 
 #define OPTS_MAX 64
 
-int opts_parse(struct shim_opts *o, unsigned mode, int argc, char **argv, struct diag *err)
-{
+/* getopt_long's tables for one mode: a long option per row (and --no-NAME
+ * per boolean), each mapped back to its row through which[]. */
+struct getopt_tables {
         struct option lo[2 * OPTS_MAX + 1];
         const struct opt_spec *which[2 * OPTS_MAX];
         char negname[OPTS_MAX][48];
-        char shorts[3 * OPTS_MAX + 2] = "+";
-        size_t n = 0, ns = 1, nn = 0;
-        int c, li;
+        char shorts[3 * OPTS_MAX + 2];
+};
 
-        for (const struct opt_spec *s = shim_options; s->name && n + 2 <= 2 * OPTS_MAX; s++) {
+static void getopt_tables(struct getopt_tables *g, unsigned mode)
+{
+        size_t n = 0, ns = 0, nn = 0;
+
+        g->shorts[ns++] = '+';
+        for (const struct opt_spec *s = opts_next(NULL); s && n + 2 <= 2 * OPTS_MAX;
+             s = opts_next(s)) {
                 if (!(s->modes & mode))
                         continue;
-                lo[n] = (struct option){ s->name, s->type == OPT_BOOL ? no_argument
-                                                                      : required_argument,
-                                         NULL, 1000 + (int)n };
-                which[n++] = s;
+                g->lo[n] = (struct option){ s->name, s->type == OPT_BOOL ? no_argument
+                                                                         : required_argument,
+                                            NULL, 1000 + (int)n };
+                g->which[n++] = s;
                 if (s->type == OPT_BOOL) {
-                        snprintf(negname[nn], sizeof(negname[0]), "no-%s", s->name);
-                        lo[n] = (struct option){ negname[nn++], no_argument, NULL, 1000 + (int)n };
-                        which[n++] = s;
+                        snprintf(g->negname[nn], sizeof(g->negname[0]), "no-%s", s->name);
+                        g->lo[n] = (struct option){ g->negname[nn++], no_argument, NULL,
+                                                    1000 + (int)n };
+                        g->which[n++] = s;
                 }
                 if (s->short_name) {
-                        shorts[ns++] = s->short_name;
+                        g->shorts[ns++] = s->short_name;
                         if (s->type != OPT_BOOL)
-                                shorts[ns++] = ':';
+                                g->shorts[ns++] = ':';
                 }
         }
-        lo[n] = (struct option){ 0 };
-        shorts[ns] = '\0';
+        g->lo[n] = (struct option){ 0 };
+        g->shorts[ns] = '\0';
+}
+
+/* The row getopt_long's answer c names, and the value it sets (*val):
+ * "true"/"false" for a boolean. NULL with err set for an unknown option. */
+static const struct opt_spec *getopt_row(const struct getopt_tables *g, int c, unsigned mode,
+                                         char **argv, const char **val, struct diag *err)
+{
+        const struct opt_spec *s = NULL;
+
+        if (c >= 1000) {
+                s = g->which[c - 1000];
+                if (s->type == OPT_BOOL)
+                        *val = strncmp(g->lo[c - 1000].name, "no-", 3) == 0 &&
+                               strncmp(s->name, "no-", 3) != 0 ? "false" : "true";
+                return s;
+        }
+        if (c == '?' || c == ':') {
+                if (optopt)
+                        diag_set(err, EINVAL, NULL, 0, NULL,
+                                 "option -%c: unknown, or missing its value (see --help)", optopt);
+                else
+                        diag_set(err, EINVAL, NULL, 0, NULL,
+                                 "option %s: unknown, or missing its value (see --help)",
+                                 argv[optind - 1]);
+                return NULL;
+        }
+        for (const struct opt_spec *t = opts_next(NULL); t; t = opts_next(t))
+                if (t->short_name == c && (t->modes & mode))
+                        s = t;
+        if (!s)
+                diag_set(err, EINVAL, NULL, 0, NULL, "unknown option -%c", c);
+        else if (s->type == OPT_BOOL)
+                *val = "true";
+        return s;
+}
+
+int opts_parse(struct shim_opts *o, unsigned mode, int argc, char **argv, struct diag *err)
+{
+        struct getopt_tables g;
+        int c, li;
+
+        getopt_tables(&g, mode);
         opterr = 0;
         /* 0, not 1: glibc then forgets the previous argv, including the
          * place inside a cluster of short options where it stopped */
         optind = 0;
-        while ((c = getopt_long(argc, argv, shorts, lo, &li)) != -1) {
-                const struct opt_spec *s = NULL;
+        while ((c = getopt_long(argc, argv, g.shorts, g.lo, &li)) != -1) {
                 const char *val = optarg;
+                const struct opt_spec *s = getopt_row(&g, c, mode, argv, &val, err);
                 int r;
 
-                if (c >= 1000) {
-                        s = which[c - 1000];
-                        if (s->type == OPT_BOOL)
-                                val = strncmp(lo[c - 1000].name, "no-", 3) == 0 &&
-                                      strncmp(s->name, "no-", 3) != 0 ? "false" : "true";
-                } else if (c == '?' || c == ':') {
-                        if (optopt)
-                                return diag_set(err, EINVAL, NULL, 0, NULL,
-                                                "option -%c: unknown, or missing its value (see --help)",
-                                                optopt);
-                        return diag_set(err, EINVAL, NULL, 0, NULL,
-                                        "option %s: unknown, or missing its value (see --help)",
-                                        argv[optind - 1]);
-                } else {
-                        for (const struct opt_spec *t = shim_options; t->name; t++)
-                                if (t->short_name == c && (t->modes & mode))
-                                        s = t;
-                        if (!s)
-                                return diag_set(err, EINVAL, NULL, 0, NULL, "unknown option -%c", c);
-                        if (s->type == OPT_BOOL)
-                                val = "true";
-                }
+                if (!s)
+                        return -EINVAL;
                 r = set_from(o, s, val, OPT_SOURCE_ARGV, 0, err);
                 if (r == -ENOMEM)
                         return diag_set(err, ENOMEM, NULL, 0, NULL, "out of memory");
@@ -527,12 +448,22 @@ int opts_parse(struct shim_opts *o, unsigned mode, int argc, char **argv, struct
 
 const struct opt_spec *opts_find(const char *name, unsigned mode)
 {
-        for (const struct opt_spec *s = shim_options; s->name; s++)
+        for (const struct opt_spec *s = opts_next(NULL); s; s = opts_next(s))
                 if ((s->modes & mode) && strcmp(s->name, name) == 0)
                         return s;
         return NULL;
 }
 
+/* The list row whose prefix key starts with ("kafka." for kafka.NAME), with
+ * a NAME after it, or NULL. */
+static const struct opt_spec *find_prefixed(const char *key, unsigned mode)
+{
+        for (const struct opt_spec *s = opts_next(NULL); s; s = opts_next(s))
+                if (s->prefix && (s->modes & mode) && !strncmp(key, s->prefix, strlen(s->prefix)) &&
+                    key[strlen(s->prefix)])
+                        return s;
+        return NULL;
+}
 static char *trim(char *p)
 {
         char *e;
@@ -551,8 +482,64 @@ int opts_in_config(const struct opt_spec *s)
                strcmp(s->name, "version") != 0;
 }
 
-/* "key = value" per line. Values may be quoted with "..." to keep
- * surrounding spaces or a '#'. */
+
+/* One line, split in place into its key and value: 1 for key = value, 0
+ * for a blank or comment line, -EINVAL with d saying why. Values may be
+ * quoted with "..." to keep surrounding spaces or a '#'. */
+static int split_line(char *line, char **ret_key, char **ret_val, struct diag *d)
+{
+        char *p = trim(line), *eq, *key, *val;
+
+        if (*p == '\0' || *p == '#')
+                return 0;
+        eq = strchr(p, '=');
+        if (!eq)
+                return diag_set(d, EINVAL, d->file, d->line, NULL, "expected key = value");
+        *eq = '\0';
+        key = trim(p);
+        val = trim(eq + 1);
+        if (*val == '"') {
+                char *q = strrchr(val + 1, '"');
+                if (!q)
+                        return diag_set(d, EINVAL, d->file, d->line, key, "unterminated quote");
+                *q = '\0';
+                val++;
+        } else if ((p = strchr(val, '#'))) {
+                *p = '\0';
+                val = trim(val);
+        }
+        *ret_key = key;
+        *ret_val = val;
+        return 1;
+}
+
+/* Set what one key = value line says. A PREFIXNAME = VALUE line (kafka.NAME)
+ * adds NAME=VALUE to the list that has that prefix. Returns 0, -EINVAL with
+ * d saying why (its file and line set), or -ENOMEM. */
+static int apply_line(struct shim_opts *o, unsigned mode, const char *key, const char *val,
+                      struct diag *d)
+{
+        const char *path = d->file;
+        unsigned lineno = d->line;
+        const struct opt_spec *s = find_prefixed(key, mode);
+        int r;
+
+        if (s) {
+                char kv[4200];
+
+                snprintf(kv, sizeof(kv), "%s=%s", key + strlen(s->prefix), val);
+                r = set_from(o, s, kv, OPT_SOURCE_CONFIG_PREFIX, lineno, d);
+        } else {
+                s = opts_find(key, mode);
+                if (!s || !opts_in_config(s))
+                        return diag_set(d, EINVAL, path, lineno, key, "unknown key");
+                r = set_from(o, s, val, OPT_SOURCE_CONFIG, lineno, d);
+        }
+        d->file = path;
+        d->line = lineno;
+        return r;
+}
+
 int opts_load_config(struct shim_opts *o, unsigned mode, const char *path, struct diag *err)
 {
         FILE *f = fopen(path, "re");
@@ -572,77 +559,23 @@ int opts_load_config(struct shim_opts *o, unsigned mode, const char *path, struc
                 return diag_set(err, ENOMEM, path, 0, NULL, "out of memory");
         }
         while (fgets(line, sizeof(line), f)) {
-                struct diag d = { .file = path };
-                const struct opt_spec *s;
-                char *p, *eq, *key, *val;
+                struct diag d = { .file = path, .line = ++lineno };
+                char *key = NULL, *val = NULL;
 
-                lineno++;
-                d.line = lineno;
                 if (!strchr(line, '\n') && !feof(f)) {
                         diag_set(&d, EINVAL, path, lineno, NULL, "line longer than %zu bytes",
                                  sizeof(line) - 2);
-                        diag_print(&d);
-                        bad = 1;
                         while (fgets(line, sizeof(line), f) && !strchr(line, '\n'))
                                 ;
-                        continue;
+                        r = -EINVAL;
+                } else {
+                        r = split_line(line, &key, &val, &d);
+                        if (r > 0)
+                                r = apply_line(o, mode, key, val, &d);
                 }
-                p = trim(line);
-                if (*p == '\0' || *p == '#')
-                        continue;
-                eq = strchr(p, '=');
-                if (!eq) {
-                        diag_set(&d, EINVAL, path, lineno, NULL, "expected key = value");
-                        diag_print(&d);
-                        bad = 1;
-                        continue;
-                }
-                *eq = '\0';
-                key = trim(p);
-                val = trim(eq + 1);
-                if (*val == '"') {
-                        char *q = strrchr(val + 1, '"');
-                        if (!q) {
-                                diag_set(&d, EINVAL, path, lineno, key, "unterminated quote");
-                                diag_print(&d);
-                                bad = 1;
-                                continue;
-                        }
-                        *q = '\0';
-                        val++;
-                } else if ((p = strchr(val, '#'))) {
-                        *p = '\0';
-                        val = trim(val);
-                }
-                if (!strncmp(key, "kafka.", 6) && key[6] && (mode & MODE_RUN)) {
-                        /* kafka.NAME = VALUE passes a librdkafka property */
-                        char kv[4200];
-                        snprintf(kv, sizeof(kv), "%s=%s", key + 6, val);
-                        r = set_from(o, opts_find("kafka-property", MODE_RUN), kv,
-                                     OPT_SOURCE_CONFIG_KAFKA, lineno, &d);
-                        if (r == -ENOMEM)
-                                break;
-                        if (r < 0) {
-                                d.file = path;
-                                d.line = lineno;
-                                diag_print(&d);
-                                bad = 1;
-                        }
-                        continue;
-                }
-                s = opts_find(key, mode);
-                if (!s || !opts_in_config(s)) {
-                        diag_set(&d, EINVAL, path, lineno, key, "unknown key");
-                        diag_print(&d);
-                        bad = 1;
-                        continue;
-                }
-                r = set_from(o, s, val, OPT_SOURCE_CONFIG, lineno, &d);
                 if (r == -ENOMEM)
                         break;
                 if (r < 0) {
-                        d.file = path;
-                        d.line = lineno;
                         diag_print(&d);
                         bad = 1;
                 }
@@ -659,55 +592,4 @@ int opts_load_config(struct shim_opts *o, unsigned mode, const char *path, struc
         if (bad)
                 return diag_set(err, EINVAL, path, 0, NULL, "the config file has errors");
         return 0;
-}
-
-static void help_name(char *out, size_t n, const struct opt_spec *s)
-{
-        if (s->short_name)
-                snprintf(out, n, "-%c, --%s%s%s", s->short_name, s->name,
-                         s->arg ? " " : "", s->arg ? s->arg : "");
-        else
-                snprintf(out, n, "    --%s%s%s", s->name, s->arg ? " " : "", s->arg ? s->arg : "");
-}
-
-void opts_help(FILE *f, unsigned mode)
-{
-        for (const struct opt_spec *s = shim_options; s->name; s++) {
-                char name[80];
-
-                if (!(s->modes & mode))
-                        continue;
-                help_name(name, sizeof(name), s);
-                fprintf(f, "  %-32s %s", name, s->desc);
-                if (s->type == OPT_ENUM)
-                        fprintf(f, " One of: %s.", s->choices);
-                if (s->def[0] && strcmp(s->name, "help") && strcmp(s->name, "version"))
-                        fprintf(f, " Default: %s.", s->def);
-                fputc('\n', f);
-        }
-}
-
-void opts_markdown(FILE *f)
-{
-        static const char *const type_names[] = {
-                [OPT_STR] = "text", [OPT_BOOL] = "boolean", [OPT_SIZE] = "size",
-                [OPT_ENUM] = "choice", [OPT_UINT] = "number", [OPT_LIST] = "list",
-        };
-
-        fprintf(f, "| option | type | default | modes | meaning |\n");
-        fprintf(f, "|---|---|---|---|---|\n");
-        for (const struct opt_spec *s = shim_options; s->name; s++) {
-                fprintf(f, "| `--%s`", s->name);
-                if (s->short_name)
-                        fprintf(f, " (`-%c`)", s->short_name);
-                fprintf(f, " | %s | %s%s%s | %s%s%s%s%s | %s", type_names[s->type],
-                        s->def[0] ? "`" : "", s->def[0] ? s->def : "(empty)", s->def[0] ? "`" : "",
-                        (s->modes & MODE_RUN) ? "run " : "", (s->modes & MODE_PARSE) ? "parse " : "",
-                        (s->modes & MODE_SEARCH) ? "search " : "",
-                        (s->modes & MODE_REPORT) ? "report " : "",
-                        (s->modes & MODE_FIELDS) ? "fields" : "", s->desc);
-                if (s->type == OPT_ENUM)
-                        fprintf(f, " One of: `%s`.", s->choices);
-                fprintf(f, " |\n");
-        }
 }

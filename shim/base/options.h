@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* Options: every setting is declared once in a table (name, type, default,
- * where it lands, one sentence of help); the same table drives command-line
+ * where it lands, one sentence of help); the same tables drive command-line
  * parsing, defaults, --help, docs/options.md, the config file and its
- * template, and the man pages.
+ * template, and the man pages. The core's rows (shim_options, into struct
+ * shim_opts) come first, then each output's own rows, declared next to its
+ * code into its own config struct (outputs/syslog_opts.c, kafka_opts.c),
+ * the way a Fluent Bit plugin declares its config_map.
  * It does not act on any setting. */
 #ifndef SHIM_OPTIONS_H
 #define SHIM_OPTIONS_H
@@ -11,6 +14,8 @@
 #include <stdio.h>
 
 #include "base/log.h"
+#include "outputs/kafka_opts.h"
+#include "outputs/syslog_opts.h"
 
 /* OPT_LIST collects every value given (repeated flags or config lines),
  * newline-separated, in order. */
@@ -23,33 +28,37 @@ struct opt_spec {
         const char *name;       /* long option and config key */
         enum opt_type type;
         const char *def;        /* default, as text the parser accepts */
-        size_t off;             /* into struct shim_opts */
+        size_t off;             /* into the struct its table fills */
         const char *desc;       /* one sentence */
         const char *choices;    /* OPT_ENUM: "a|b|c", index stored as int */
         const char *arg;        /* placeholder in help ("ZONE") */
         unsigned long min, max; /* OPT_UINT, OPT_SIZE range (max 0 = none) */
         unsigned modes;         /* enum opt_mode mask */
         char short_name;
+        /* OPT_LIST of NAME=VALUE only (may be NULL): config lines
+         * "PREFIXNAME = VALUE" add NAME=VALUE to the list, and opts_dump
+         * writes its items so, hiding the value of each NAME for which
+         * secret returns 1 */
+        const char *prefix;
+        int (*secret)(const char *name, size_t len);
 };
 
 #define OPT_AT(member) offsetof(struct shim_opts, member)
+#define OPT_IN(type, member) offsetof(type, member)
 
 enum enc_choice { ENC_CHOICE_ECS, ENC_CHOICE_FLAT, ENC_CHOICE_GELF };
 enum from_choice { FROM_AUTO, FROM_END, FROM_BEGINNING };
 enum watch_choice { WATCH_AUTO, WATCH_INOTIFY, WATCH_POLL };
-enum syslog_format_choice { SYSLOG_RFC5424, SYSLOG_RFC3164 };
-enum syslog_framing_choice { FRAMING_OCTET, FRAMING_NEWLINE };
-enum syslog_message_choice { SYSLOG_MSG_JSON, SYSLOG_MSG_CEE };
 
 /* Where a setting came from, so that a problem found after loading (an
  * output's check) names the line that made it. */
-enum opt_source { OPT_SOURCE_CONFIG, OPT_SOURCE_CONFIG_KAFKA, OPT_SOURCE_ARGV };
+enum opt_source { OPT_SOURCE_CONFIG, OPT_SOURCE_CONFIG_PREFIX, OPT_SOURCE_ARGV };
 
 struct opt_origin {
         const struct opt_spec *spec;
         unsigned item;                  /* OPT_LIST: the index of the value it added */
         unsigned line;                  /* the config line, 0 for the command line */
-        enum opt_source source;         /* CONFIG_KAFKA: a kafka.NAME = VALUE line */
+        enum opt_source source;         /* CONFIG_PREFIX: a PREFIXNAME = VALUE line */
 };
 
 struct opt_origins {
@@ -103,32 +112,27 @@ struct shim_opts {
         unsigned long stats_interval_s;
         unsigned long shutdown_timeout_ms;
         unsigned long release_idle_s;
-        /* syslog output */
-        char *syslog_target;
-        int syslog_format;              /* enum syslog_format_choice */
-        int syslog_framing;             /* enum syslog_framing_choice */
-        int syslog_message;             /* enum syslog_message_choice */
-        int syslog_structured_data;
-        unsigned long syslog_enterprise_number;
-        char *syslog_app_name;
-        char *syslog_tls_ca;
-        char *syslog_tls_cert;
-        char *syslog_tls_key;
-        int syslog_tls_verify;
-        char *syslog_tls_server_name;
-        unsigned long syslog_relp_window;
-        unsigned long syslog_connect_timeout_ms;
-        /* kafka output */
-        char *kafka_brokers;
-        char *kafka_topic;
-        char *kafka_property;           /* OPT_LIST of "name=value" */
-        char *kafka_property_file;      /* OPT_LIST of "name=path" */
-        char *kafka_rejected;
+        /* each output's own settings, filled by its rows */
+        struct syslog_cfg syslog;
+        struct kafka_cfg kafka;
         /* filled by opts_load_config and opts_parse, read by opts_where */
         struct opt_origins origins;
 };
 
+/* The core's rows, into struct shim_opts, and each output's, into its
+ * config struct (outputs/syslog_opts.c, outputs/kafka_opts.c); each ends
+ * with an empty row. */
 extern const struct opt_spec shim_options[];
+extern const struct opt_spec syslog_options[];
+extern const struct opt_spec kafka_options[];
+
+/* Every option of every table, in the order --help and docs/options.md
+ * list them: opts_next(NULL) is the first, NULL follows the last. */
+const struct opt_spec *opts_next(const struct opt_spec *s);
+
+/* Where the value of s lives in o. */
+void *opts_value(struct shim_opts *o, const struct opt_spec *s);
+const void *opts_value_const(const struct shim_opts *o, const struct opt_spec *s);
 
 /* Set every option to its default. Returns 0 or -ENOMEM. */
 int opts_defaults(struct shim_opts *o);
@@ -158,12 +162,14 @@ int opts_load_config(struct shim_opts *o, unsigned mode, const char *path, struc
 /* Point err at where the value of option name came from (for an OPT_LIST,
  * its item-th value, from 0): err->file and err->line name the config line
  * (err->file stays valid as long as o), err->key the key as written there
- * ("kafka.NAME" for a kafka.NAME = VALUE line), or "--name" for the command
+ * ("kafka.NAME" for a kafka.NAME = VALUE line: see opt_spec.prefix), or
+ * "--name" for the command
  * line; a default, or a value set with opts_set, gets the name alone.
  * err->text is left alone. */
 void opts_where(const struct shim_opts *o, const char *name, unsigned item, struct diag *err);
 
-/* Help text for a mode, and the Markdown table of docs/options.md. */
+/* Help text for a mode, and the Markdown table of docs/options.md
+ * (options_doc.c). */
 void opts_help(FILE *f, unsigned mode);
 void opts_markdown(FILE *f);
 
@@ -174,16 +180,11 @@ int opts_in_config(const struct opt_spec *s);
 
 /* The rest renders the same table for people (options_doc.c). */
 
-/* Whether a librdkafka property of this name (len bytes) may carry a
- * secret: matched without regard to case against words such as password,
- * secret, key, token and credential, so that a misspelt or upper-cased
- * name is hidden too. 1 when it may, else 0. */
-int opts_secret_property(const char *name, size_t len);
-
 /* The effective settings in o as a config file that loads back to the same
- * settings: every config key as "key = value", kafka properties as
- * "kafka.NAME = VALUE" lines, and those that may carry a secret
- * (opts_secret_property) commented out with their value hidden. */
+ * settings: every config key as "key = value", the items of a list with a
+ * prefix as "PREFIXNAME = VALUE" lines (kafka.NAME = VALUE), and those that
+ * may carry a secret (its secret rule) commented out with their value
+ * hidden. */
 void opts_dump(FILE *f, const struct shim_opts *o);
 
 /* Every config key, commented out with its default after a comment saying

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The option table rendered for people: the effective settings as a config
  * file (check-config), the commented config template, and the generated
- * parts of the man pages. Each reads shim_options[] and nothing else, so
- * none of them can say something the parser does not do. --help and the
- * Markdown table stay beside the parser in options.c. */
+ * parts of the man pages. Each reads the option tables (opts_next) and
+ * nothing else, so none of them can say something the parser does not do.
+ * Also --help and the Markdown table of docs/options.md. */
 #include "base/options.h"
 
 #include <errno.h>
@@ -11,11 +11,6 @@
 #include <strings.h>
 
 #define WRAP_COLS 76    /* comment lines of the config template */
-
-static const void *value_at(const struct shim_opts *o, const struct opt_spec *s)
-{
-        return (const char *)o + s->off;
-}
 
 /* The idx-th word of "a|b|c", as pointer and length. */
 static const char *choice_word(const char *choices, int idx, int *ret_len)
@@ -46,66 +41,29 @@ static void put_value(FILE *f, const char *v)
                 fputs(v, f);
 }
 
-/* Whether word occurs in the len bytes at p, whatever the case. */
-static int has_word(const char *p, size_t len, const char *word)
+/* Every item of a list option as a config line of its own: as
+ * PREFIXNAME = VALUE for a list with a prefix (kafka.NAME = VALUE), the
+ * value hidden when its secret rule says so; as KEY = ITEM otherwise. */
+static void dump_list(FILE *f, const struct opt_spec *s, const char *list)
 {
-        size_t wl = strlen(word);
-
-        for (size_t i = 0; i + wl <= len; i++)
-                if (strncasecmp(p + i, word, wl) == 0)
-                        return 1;
-        return 0;
-}
-
-/* librdkafka names its secrets sasl.password, ssl.key.password,
- * ssl.keystore.password, ssl.key.pem, sasl.oauthbearer.client.secret and
- * sasl.oauthbearer.config. The test is wider on purpose: a misspelt or
- * upper-cased name is refused only later, by librdkafka, and a property
- * hidden without need (ssl.key.location, a path) costs nothing. So every
- * sasl.* property is hidden but the two that name the account and the
- * mechanism, and any name with one of these words in any case. */
-int opts_secret_property(const char *name, size_t len)
-{
-        static const char *const words[] = { "pass", "word", "pwd", "secret", "key", "token",
-                                             "cred", "auth", "private", "pem", "jaas" };
-        static const char *const shown[] = { "sasl.username", "sasl.mechanism",
-                                             "sasl.mechanisms" };
-
-        for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-                if (has_word(name, len, words[i]))
-                        return 1;
-        if (len < 5 || strncasecmp(name, "sasl.", 5) != 0)
-                return 0;
-        for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]); i++)
-                if (len == strlen(shown[i]) && memcmp(name, shown[i], len) == 0)
-                        return 0;
-        return 1;
-}
-
-/* Every item of a list option as a config line of its own: kafka-property
- * as kafka.NAME = VALUE (secrets hidden), others as KEY = ITEM. */
-static void dump_list(FILE *f, const char *key, const char *list)
-{
-        int props = strcmp(key, "kafka-property") == 0;
-
         for (const char *p = list; p && *p;) {
                 size_t len = strcspn(p, "\n");
                 const char *eq = memchr(p, '=', len);
 
-                if (!props) {
+                if (!s->prefix) {
                         char v[4096];
 
                         snprintf(v, sizeof(v), "%.*s", (int)len, p);
-                        fprintf(f, "%s = ", key);
+                        fprintf(f, "%s = ", s->name);
                         put_value(f, v);
                         fputc('\n', f);
-                } else if (eq && opts_secret_property(p, (size_t)(eq - p)))
-                        fprintf(f, "# kafka.%.*s = (hidden)\n", (int)(eq - p), p);
+                } else if (eq && s->secret && s->secret(p, (size_t)(eq - p)))
+                        fprintf(f, "# %s%.*s = (hidden)\n", s->prefix, (int)(eq - p), p);
                 else if (eq) {
                         char v[4096];
 
                         snprintf(v, sizeof(v), "%.*s", (int)(len - (size_t)(eq - p) - 1), eq + 1);
-                        fprintf(f, "kafka.%.*s = ", (int)(eq - p), p);
+                        fprintf(f, "%s%.*s = ", s->prefix, (int)(eq - p), p);
                         put_value(f, v);
                         fputc('\n', f);
                 }
@@ -117,15 +75,15 @@ static void dump_list(FILE *f, const char *key, const char *list)
 
 void opts_dump(FILE *f, const struct shim_opts *o)
 {
-        for (const struct opt_spec *s = shim_options; s->name; s++) {
-                const void *v = value_at(o, s);
+        for (const struct opt_spec *s = opts_next(NULL); s; s = opts_next(s)) {
+                const void *v = opts_value_const(o, s);
                 const char *w;
                 int len;
 
                 if (!(s->modes & MODE_RUN) || !opts_in_config(s))
                         continue;
                 if (s->type == OPT_LIST) {
-                        dump_list(f, s->name, *(char *const *)v);
+                        dump_list(f, s, *(char *const *)v);
                         continue;
                 }
                 fprintf(f, "%s =", s->name);
@@ -223,7 +181,7 @@ static void kind_sentence(char *out, size_t n, const struct opt_spec *s)
 
 void opts_config_template(FILE *f)
 {
-        for (const struct opt_spec *s = shim_options; s->name; s++) {
+        for (const struct opt_spec *s = opts_next(NULL); s; s = opts_next(s)) {
                 char text[1024], kind[256];
 
                 if (!(s->modes & MODE_RUN) || !opts_in_config(s))
@@ -292,7 +250,7 @@ int opts_man(FILE *f, int section)
 {
         if (section != 1 && section != 5)
                 return -EINVAL;
-        for (const struct opt_spec *s = shim_options; s->name; s++) {
+        for (const struct opt_spec *s = opts_next(NULL); s; s = opts_next(s)) {
                 if (section == 5 && (!(s->modes & MODE_RUN) || !opts_in_config(s)))
                         continue;
                 fputs(".TP\n", f);
@@ -319,4 +277,55 @@ int opts_man(FILE *f, int section)
                 man_desc(f, s);
         }
         return 0;
+}
+
+static void help_name(char *out, size_t n, const struct opt_spec *s)
+{
+        if (s->short_name)
+                snprintf(out, n, "-%c, --%s%s%s", s->short_name, s->name,
+                         s->arg ? " " : "", s->arg ? s->arg : "");
+        else
+                snprintf(out, n, "    --%s%s%s", s->name, s->arg ? " " : "", s->arg ? s->arg : "");
+}
+
+void opts_help(FILE *f, unsigned mode)
+{
+        for (const struct opt_spec *s = opts_next(NULL); s; s = opts_next(s)) {
+                char name[80];
+
+                if (!(s->modes & mode))
+                        continue;
+                help_name(name, sizeof(name), s);
+                fprintf(f, "  %-32s %s", name, s->desc);
+                if (s->type == OPT_ENUM)
+                        fprintf(f, " One of: %s.", s->choices);
+                if (s->def[0] && strcmp(s->name, "help") && strcmp(s->name, "version"))
+                        fprintf(f, " Default: %s.", s->def);
+                fputc('\n', f);
+        }
+}
+
+void opts_markdown(FILE *f)
+{
+        static const char *const type_names[] = {
+                [OPT_STR] = "text", [OPT_BOOL] = "boolean", [OPT_SIZE] = "size",
+                [OPT_ENUM] = "choice", [OPT_UINT] = "number", [OPT_LIST] = "list",
+        };
+
+        fprintf(f, "| option | type | default | modes | meaning |\n");
+        fprintf(f, "|---|---|---|---|---|\n");
+        for (const struct opt_spec *s = opts_next(NULL); s; s = opts_next(s)) {
+                fprintf(f, "| `--%s`", s->name);
+                if (s->short_name)
+                        fprintf(f, " (`-%c`)", s->short_name);
+                fprintf(f, " | %s | %s%s%s | %s%s%s%s%s | %s", type_names[s->type],
+                        s->def[0] ? "`" : "", s->def[0] ? s->def : "(empty)", s->def[0] ? "`" : "",
+                        (s->modes & MODE_RUN) ? "run " : "", (s->modes & MODE_PARSE) ? "parse " : "",
+                        (s->modes & MODE_SEARCH) ? "search " : "",
+                        (s->modes & MODE_REPORT) ? "report " : "",
+                        (s->modes & MODE_FIELDS) ? "fields" : "", s->desc);
+                if (s->type == OPT_ENUM)
+                        fprintf(f, " One of: `%s`.", s->choices);
+                fprintf(f, " |\n");
+        }
 }

@@ -164,7 +164,7 @@ static void today(int *y, int *mo, int *d)
         time_t now = time(NULL);
         struct tm tm;
 
-        localtime_r(&now, &tm);
+        stamp_local_tm(now, &tm);
         *y = tm.tm_year + 1900;
         *mo = tm.tm_mon + 1;
         *d = tm.tm_mday;
@@ -203,7 +203,7 @@ static int parse_one(struct shim *sh, const char *path)
                 struct stat st;
                 struct tm tm;
 
-                if (!is_stdin && fstat(fd, &st) == 0 && localtime_r(&st.st_mtime, &tm)) {
+                if (!is_stdin && fstat(fd, &st) == 0 && stamp_local_tm(st.st_mtime, &tm) == 0) {
                         y = tm.tm_year + 1900;
                         mo = tm.tm_mon + 1;
                         d = tm.tm_mday;

@@ -218,6 +218,13 @@ int tz_init(struct tz_conv *tz, const char *zone)
         return 0;
 }
 
+int stamp_local_tm(int64_t utc_sec, struct tm *ret)
+{
+        time_t t = (time_t)utc_sec;
+
+        return localtime_r(&t, ret) ? 0 : -EOVERFLOW;
+}
+
 /* mktime with a given isdst, kept only if it names the same wall time. */
 static int try_mktime(const struct tm *want, int isdst, time_t *ret)
 {

@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* Time stamps: the two line prefixes ("HH:MM:SS.mmm " on disk and
  * "[YYYY.MM.DD] HH:MM:SS[.mmm] " from the viewer), civil-date arithmetic, and
- * local wall time -> UTC in the process's zone (TZ), cached per quarter hour.
- * It knows nothing of files or records. */
+ * local wall time <-> UTC in the zone the logs were written in, cached per
+ * quarter hour. It knows nothing of files or records.
+ *
+ * The zone is the whole process's: tz_init sets TZ (glibc converts in no
+ * other zone than the process's, and has no call that takes one). So every
+ * conversion between UTC and local time in shim/ goes through this file:
+ * tz_local_to_utc one way, stamp_local_tm the other; nothing else calls
+ * localtime_r, mktime or tzset, or formats a %z or %Z. */
 #ifndef SHIM_STAMP_H
 #define SHIM_STAMP_H
 
@@ -39,6 +45,11 @@ int stamp_parse_date(const char *p, size_t n, int *y, int *mo, int *d);
 /* Format ms since the epoch (UTC) as "YYYY-MM-DDTHH:MM:SS.mmmZ" (24 bytes,
  * no NUL). */
 void stamp_format_utc(int64_t ms, char out[24]);
+
+/* UTC seconds as the wall time of the zone tz_init selected (the system's
+ * before it). Returns 0, or -EOVERFLOW for a time libc cannot represent. */
+struct tm;
+int stamp_local_tm(int64_t utc_sec, struct tm *ret);
 
 #define TZ_CACHE_SLOTS 64
 

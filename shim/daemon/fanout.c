@@ -62,10 +62,10 @@ int fanout_init(struct fanout *fo, const struct shim_opts *o, struct loop *loop)
         fo->backoff_ms = FANOUT_BACKOFF_MIN_MS;
         for (unsigned i = 0; i < SINKS_MAX; i++)
                 fo->fd[i] = -1;
-        rc = sink_parse_outputs(o->output, o, fo->sinks, SINKS_MAX, &fo->n, &err);
+        rc = sink_parse_outputs(o, fo->sinks, SINKS_MAX, &fo->n, &err);
         if (rc < 0) {
                 diag_print(&err);
-                return rc;
+                return -EINVAL;
         }
         return 0;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Output names to output tables, and the check of every configured output
- * before any is opened. */
+/* Output names to output tables (--output parsed once, here), each handed
+ * its own settings, and the check of every configured output before any
+ * is opened. */
 #include "outputs/sink.h"
 
 #include <errno.h>
@@ -14,7 +15,9 @@ int sink_from_spec(struct sink *s, const char *spec, const struct shim_opts *o,
                    struct diag *err)
 {
         memset(s, 0, sizeof(*s));
-        s->opts = o;
+        s->origins = o;
+        s->state_dir = o->state;
+        s->max_record_bytes = o->max_record_bytes;
         while (*spec == ' ')
                 spec++;
         if (strcmp(spec, "stdout") == 0) {
@@ -28,9 +31,11 @@ int sink_from_spec(struct sink *s, const char *spec, const struct shim_opts *o,
                 snprintf(s->target, sizeof(s->target), "journald");
         } else if (strcmp(spec, "kafka") == 0) {
                 s->ops = &sink_kafka_ops;
+                s->cfg = &o->kafka;
                 snprintf(s->target, sizeof(s->target), "kafka");
         } else if (strcmp(spec, "syslog") == 0) {
                 s->ops = &sink_syslog_ops;
+                s->cfg = &o->syslog;
                 snprintf(s->target, sizeof(s->target), "syslog");
         } else {
                 return diag_set(err, EINVAL, NULL, 0, "output",
@@ -39,68 +44,61 @@ int sink_from_spec(struct sink *s, const char *spec, const struct shim_opts *o,
         return 0;
 }
 
-/* A problem with the output list itself: its config line, then the text. */
-static void report_output(const struct shim_opts *o, struct diag *err)
+int sink_parse_outputs(const struct shim_opts *o, struct sink *ret, unsigned max,
+                       unsigned *ret_n, struct diag *err)
 {
-        opts_where(o, "output", 0, err);
-        diag_print(err);
-}
+        char list[4096], *save = NULL, *tok;
+        unsigned n = 0, items = 0;
+        int r = 0;
 
-int sink_parse_outputs(const char *list, const struct shim_opts *o, struct sink *ret,
-                       unsigned max, unsigned *ret_n, struct diag *err)
-{
-        char spec[4096], *save = NULL, *tok;
-        unsigned n = 0;
-
-        snprintf(spec, sizeof(spec), "%s", list);
-        for (tok = strtok_r(spec, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-                if (n == max) {
-                        diag_set(err, EINVAL, NULL, 0, NULL, "--output: at most %u outputs", max);
-                        return -EINVAL;
+        snprintf(list, sizeof(list), "%s", o->output);
+        for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                if (items++ == max) {
+                        diag_set(err, EINVAL, NULL, 0, NULL, "at most %u outputs", max);
+                        r = -E2BIG;
+                        break;
                 }
-                if (sink_from_spec(&ret[n], tok, o, err) < 0)
-                        return -EINVAL;
-                n++;
+                /* the first bad item is the one said; the rest still count */
+                if (sink_from_spec(&ret[n], tok, o, r < 0 ? NULL : err) < 0)
+                        r = -EINVAL;
+                else
+                        n++;
         }
-        if (!n) {
-                diag_set(err, EINVAL, NULL, 0, NULL, "--output: no output given");
-                return -EINVAL;
-        }
+        if (!items)
+                r = diag_set(err, EINVAL, NULL, 0, NULL, "no output given");
         *ret_n = n;
-        return 0;
+        if (r < 0)
+                opts_where(o, "output", 0, err);
+        return r;
 }
 
 int sink_check_outputs(const struct shim_opts *o)
 {
         const struct sink_ops *done[SINKS_MAX];
-        char spec[4096], *save = NULL, *tok;
-        unsigned n = 0, ndone = 0;
-        int bad = 0;
+        struct sink sinks[SINKS_MAX];
+        struct diag err = { 0 };
+        unsigned n, ndone = 0;
+        int bad = 0, r;
 
-        snprintf(spec, sizeof(spec), "%s", o->output);
-        for (tok = strtok_r(spec, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-                struct diag err = { 0 };
-                struct sink s;
+        r = sink_parse_outputs(o, sinks, SINKS_MAX, &n, &err);
+        if (r < 0) {
+                diag_print(&err);
+                if (r == -E2BIG)
+                        return -EINVAL; /* too many: not worth checking */
+                bad = 1;
+        }
+        for (unsigned k = 0; k < n; k++) {
+                struct sink *s = &sinks[k];
                 unsigned i;
-                int r;
 
-                if (n++ == SINKS_MAX) {
-                        diag_set(&err, EINVAL, NULL, 0, NULL, "at most %d outputs", SINKS_MAX);
-                        report_output(o, &err);
-                        return -EINVAL;
-                }
-                if (sink_from_spec(&s, tok, o, &err) < 0) {
-                        report_output(o, &err);
-                        bad = 1;
-                        continue;
-                }
                 /* outputs of one kind share their settings: check them once */
-                for (i = 0; i < ndone && done[i] != s.ops; i++)
+                for (i = 0; i < ndone && done[i] != s->ops; i++)
                         ;
-                if (i < ndone || !s.ops->check)
+                if (i < ndone || !s->ops->check)
                         continue;
-                done[ndone++] = s.ops;
-                r = s.ops->check(&s, &err);
+                done[ndone++] = s->ops;
+                memset(&err, 0, sizeof(err));
+                r = s->ops->check(s, &err);
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0) {
@@ -108,18 +106,16 @@ int sink_check_outputs(const struct shim_opts *o)
                         bad = 1;
                 }
         }
-        if (!n) {
-                struct diag err = { 0 };
-
-                diag_set(&err, EINVAL, NULL, 0, NULL, "no output given");
-                report_output(o, &err);
-                bad = 1;
-        }
         return bad ? -EINVAL : 0;
 }
 
-int sink_check_file(const struct shim_opts *o, const char *key, unsigned item,
-                    const char *path, struct diag *err)
+void sink_where(const struct sink *s, const char *key, unsigned item, struct diag *err)
+{
+        opts_where(s->origins, key, item, err);
+}
+
+int sink_check_file(const struct sink *s, const char *key, unsigned item, const char *path,
+                    struct diag *err)
 {
         int fd, r;
 
@@ -131,7 +127,7 @@ int sink_check_file(const struct shim_opts *o, const char *key, unsigned item,
             access(path, F_OK) < 0) {
                 struct diag where = { 0 };
 
-                opts_where(o, key, item, &where);
+                sink_where(s, key, item, &where);
                 log_msg(LOG_LVL_NOTICE, "%s: %s is a credential of the service; not checked here",
                         where.key, path);
                 return 1;
@@ -140,7 +136,7 @@ int sink_check_file(const struct shim_opts *o, const char *key, unsigned item,
         if (fd < 0) {
                 r = -errno;
                 diag_set(err, -r, NULL, 0, NULL, "%s: %s", path, strerror(-r));
-                opts_where(o, key, item, err);
+                sink_where(s, key, item, err);
                 return r;
         }
         close(fd);

@@ -37,15 +37,14 @@ struct sink_ops {
         /* Make what was acknowledged durable before a checkpoint names it
          * (may be NULL). */
         int (*sync)(struct sink *s);
-        /* The descriptor the loop should watch for this output now
-         * (*ret_events: EPOLLIN for acknowledgements or replies to read,
-         * EPOLLOUT while buffered data waits for room), or -1 when none.
-         * May be NULL. The daemon asks after each turn and flushes the
-         * output when it fires. */
-        int (*poll_fd)(struct sink *s, uint32_t *ret_events);
         /* Release everything (flush first: what is still buffered is not
          * delivered, and its records stay unacknowledged). */
         void (*close)(struct sink *s);
+        /* The descriptor the loop should watch for this output now
+         * (EPOLLIN: acknowledgements or replies to read; EPOLLOUT: buffered
+         * data waits for room), or -1 when none; may be NULL. The daemon
+         * asks after each turn and calls flush(s, 0) when it fires. */
+        int (*poll_fd)(struct sink *s, uint32_t *ret_events);
 };
 
 struct sink {
@@ -53,23 +52,31 @@ struct sink {
         struct inflight *ack;                /* where deliveries are reported */
         enum encoding enc;
         char target[1024];              /* the part after "file:", or the output's name */
-        const struct shim_opts *opts;   /* the outputs' settings */
+        /* what start-up hands the output: its own settings (struct
+         * syslog_cfg, struct kafka_cfg; NULL for file and journald) and
+         * the two core settings outputs use */
+        const void *cfg;
+        const char *state_dir;          /* kafka: where its rejected file goes by default */
+        size_t max_record_bytes;        /* journald: the largest record to make room for */
+        const struct shim_opts *origins; /* for sink_where alone */
         void *priv;                     /* the output's own state */
 };
 
 /* Set s up for one --output item ("stdout", "file:PATH", "journald",
- * "syslog", "kafka"); o holds the outputs' own options. Returns 0 or
- * -EINVAL (err says why). Call s->ops->open next: it checks the settings
- * (-EINVAL) and may connect, but a receiver that is down is not an error
- * there — submit and flush retry. */
+ * "syslog", "kafka"), with its settings from o. Returns 0 or -EINVAL (err
+ * says why). Call s->ops->open next: it checks the settings (-EINVAL) and
+ * may connect, but a receiver that is down is not an error there — submit
+ * and flush retry. */
 int sink_from_spec(struct sink *s, const char *spec, const struct shim_opts *o,
                    struct diag *err);
 
-/* Split the --output list (comma-separated) into ret[0..*ret_n), each set
- * up with sink_from_spec. Returns 0, or -EINVAL with err saying why (an
- * unknown output, none, more than max). */
-int sink_parse_outputs(const char *list, const struct shim_opts *o, struct sink *ret,
-                       unsigned max, unsigned *ret_n, struct diag *err);
+/* The outputs o->output names (a comma-separated --output list), each set
+ * up by sink_from_spec into ret[0..*ret_n). Returns 0; -E2BIG for more
+ * than max items, or -EINVAL for an item that is no output (the others are
+ * still set up) or for none, err naming the first problem and where
+ * --output was set. */
+int sink_parse_outputs(const struct shim_opts *o, struct sink *ret, unsigned max,
+                       unsigned *ret_n, struct diag *err);
 
 /* Check every output of o->output (sink_from_spec, then its check op),
  * before anything is opened: each problem is printed as "file:line: key:
@@ -83,8 +90,13 @@ int sink_check_outputs(const struct shim_opts *o);
  * 0, 1 when it was not checked (a systemd credential of the service, which
  * exists only inside it: a notice says so), or a negative errno with err
  * naming the file and the option's line. */
-int sink_check_file(const struct shim_opts *o, const char *key, unsigned item,
-                    const char *path, struct diag *err);
+int sink_check_file(const struct sink *s, const char *key, unsigned item, const char *path,
+                    struct diag *err);
+
+/* Point err at the config line or flag that set the output's option key
+ * (its item-th value, for a list): opts_where for an output, which sees
+ * only its own settings. */
+void sink_where(const struct sink *s, const char *key, unsigned item, struct diag *err);
 
 extern const struct sink_ops sink_file_ops;
 extern const struct sink_ops sink_journal_ops;

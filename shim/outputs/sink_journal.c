@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -163,7 +164,7 @@ static int journal_open(struct sink *s, struct diag *err)
         /* an entry holds the record up to three times (MESSAGE,
          * EVENT_ORIGINAL, a field cut from it): never refuse one that
          * --max-record-bytes lets through */
-        max = 4 * (uint64_t)s->opts->max_record_bytes + (1u << 20);
+        max = 4 * (uint64_t)s->max_record_bytes + (1u << 20);
         buf_init(&j->entry, max < JOURNAL_ENTRY_MIN ? JOURNAL_ENTRY_MIN
                             : max > JOURNAL_ENTRY_CAP ? JOURNAL_ENTRY_CAP : (size_t)max);
         j->fd = -1;
@@ -391,6 +392,17 @@ static int journal_flush(struct sink *s, int64_t deadline_ms)
         return j->full ? -EAGAIN : 0;
 }
 
+/* Room in journald's queue, while the last entry found none. */
+static int journal_poll_fd(struct sink *s, uint32_t *ret_events)
+{
+        struct journal_sink *j = s->priv;
+
+        if (!j || !j->full || j->fd < 0)
+                return -1;
+        *ret_events = EPOLLOUT;
+        return j->fd;
+}
+
 static void journal_close(struct sink *s)
 {
         struct journal_sink *j = s->priv;
@@ -411,4 +423,5 @@ const struct sink_ops sink_journal_ops = {
         .flush = journal_flush,
         .sync = NULL,
         .close = journal_close,
+        .poll_fd = journal_poll_fd,
 };

@@ -19,49 +19,31 @@
  * there is final; those records then arrive after the ones that followed
  * them. A fatal producer error (idempotence broken) stops the daemon without
  * checkpointing what was not acknowledged; the next start sends it again. */
-#include "outputs/sink.h"
+#include "outputs/kafka_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <librdkafka/rdkafka.h>
 #include <libfastjson/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "base/buf.h"
-#include "base/dlib.h"
 #include "daemon/loop.h"
 
 #define KAFKA_MSG_MAX (8u << 20)
-
-/* librdkafka, loaded when a kafka output is first checked or opened
- * (dlib.h): every function called, each named once here. */
-#define RDKAFKA_FUNCS(X) X(conf_destroy) X(conf_dup) X(conf_new) X(conf_set) \
-        X(conf_set_dr_msg_cb) X(conf_set_error_cb) X(conf_set_log_cb) X(conf_set_opaque) \
-        X(conf_set_stats_cb) X(destroy) X(err2str) X(fatal_error) X(flush) X(headers_copy) \
-        X(headers_destroy) X(message_headers) X(new) X(outq_len) X(poll) X(producev) \
-        X(purge) X(topic_name)
-
-#define RDKAFKA_MEMBER(f) __typeof__(rd_kafka_##f) *f;
-static struct {
-        RDKAFKA_FUNCS(RDKAFKA_MEMBER)
-} rdk;
-
-static int kafka_load(struct diag *err)
-{
-#define RDKAFKA_SYM(f) { "rd_kafka_" #f, (void **)&rdk.f },
-        static void *handle;
-        const struct dlib_sym syms[] = { RDKAFKA_FUNCS(RDKAFKA_SYM) };
-
-        return dlib_load(&handle, RDKAFKA_SONAME, syms, sizeof(syms) / sizeof(syms[0]), err);
-}
 
 struct kafka_sink {
         rd_kafka_t *rk;
         rd_kafka_t *rk_single;          /* one record per batch: see resend_alone */
         rd_kafka_conf_t *single_conf;   /* its settings until it is made */
+        /* librdkafka writes a byte to wake[1] when a report (delivery,
+         * error, statistics) arrives on a producer's empty main queue:
+         * wake[0] is what the loop watches (kafka_poll_fd) */
+        int wake[2];
+        rd_kafka_queue_t *mainq[2];     /* of rk and rk_single, while they exist */
         struct sink *s;
         struct buf val;
         char rejected_path[4096];
@@ -70,19 +52,6 @@ struct kafka_sink {
         /* from the statistics callback */
         long long queue_msgs, retries, rtt_avg_us;
         int down_warned;
-};
-
-static const struct { const char *name, *value; } kafka_defaults[] = {
-        { "enable.idempotence", "true" },
-        { "acks", "all" },
-        { "compression.codec", "lz4" },
-        { "message.timeout.ms", "0" },          /* never expire: outages are waited out */
-        { "queue.buffering.max.messages", "100000" },
-        { "queue.buffering.max.kbytes", "65536" },
-        { "linger.ms", "5" },
-        { "batch.num.messages", "10000" },
-        { "statistics.interval.ms", "60000" },
-        { "socket.keepalive.enable", "true" },
 };
 
 static void kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -99,7 +68,7 @@ static void kafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaqu
         char fatal[512];
 
         if (err == RD_KAFKA_RESP_ERR__FATAL) {
-                rdk.fatal_error(rk, fatal, sizeof(fatal));
+                kafka_rdk.fatal_error(rk, fatal, sizeof(fatal));
                 log_msg(LOG_LVL_ERR, "kafka: fatal producer error: %s", fatal);
                 k->fatal = 1;
                 return;
@@ -107,11 +76,11 @@ static void kafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaqu
         if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__TRANSPORT) {
                 if (!k->down_warned)
                         log_msg(LOG_LVL_WARNING, "kafka: %s (%s); messages wait in the queue",
-                                rdk.err2str((rd_kafka_resp_err_t)err), reason);
+                                kafka_rdk.err2str((rd_kafka_resp_err_t)err), reason);
                 k->down_warned = 1;
                 return;
         }
-        log_msg(LOG_LVL_WARNING, "kafka: %s: %s", rdk.err2str((rd_kafka_resp_err_t)err), reason);
+        log_msg(LOG_LVL_WARNING, "kafka: %s: %s", kafka_rdk.err2str((rd_kafka_resp_err_t)err), reason);
 }
 
 static int kafka_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
@@ -204,6 +173,18 @@ static int size_error(rd_kafka_resp_err_t e)
                e == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE;
 }
 
+/* Have librdkafka write to k->wake[1] when producer i's main queue gets a
+ * report (it writes on the change from empty only: kafka_flush serves the
+ * whole queue). */
+static void wake_on_reports(struct kafka_sink *k, int i, rd_kafka_t *rk)
+{
+        if (k->wake[1] < 0)
+                return;
+        k->mainq[i] = kafka_rdk.queue_get_main(rk);
+        if (k->mainq[i])
+                kafka_rdk.queue_io_event_enable(k->mainq[i], k->wake[1], "1", 1);
+}
+
 /* Send m again, alone in its batch, through the second producer. Returns 0
  * or why it could not be queued. */
 static rd_kafka_resp_err_t resend_alone(struct kafka_sink *k, const rd_kafka_message_t *m)
@@ -214,25 +195,26 @@ static rd_kafka_resp_err_t resend_alone(struct kafka_sink *k, const rd_kafka_mes
 
         if (!k->rk_single) {
                 /* rd_kafka_new owns the conf only when it succeeds */
-                k->rk_single = rdk.new(RD_KAFKA_PRODUCER, k->single_conf, errstr,
+                k->rk_single = kafka_rdk.new(RD_KAFKA_PRODUCER, k->single_conf, errstr,
                                             sizeof(errstr));
                 if (!k->rk_single) {
                         log_msg(LOG_LVL_ERR, "kafka: second producer: %s", errstr);
                         return RD_KAFKA_RESP_ERR__FAIL;
                 }
                 k->single_conf = NULL;
+                wake_on_reports(k, 1, k->rk_single);
         }
-        if (rdk.message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-            !(copy = rdk.headers_copy(hdrs)))
+        if (kafka_rdk.message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            !(copy = kafka_rdk.headers_copy(hdrs)))
                 return RD_KAFKA_RESP_ERR__FAIL;
-        e = rdk.producev(k->rk_single, RD_KAFKA_V_TOPIC(rdk.topic_name(m->rkt)),
+        e = kafka_rdk.producev(k->rk_single, RD_KAFKA_V_TOPIC(kafka_rdk.topic_name(m->rkt)),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                               RD_KAFKA_V_KEY(m->key, m->key_len),
                               RD_KAFKA_V_VALUE(m->payload, m->len),
                               RD_KAFKA_V_HEADERS(copy),
                               RD_KAFKA_V_OPAQUE(m->_private), RD_KAFKA_V_END);
         if (e && copy)
-                rdk.headers_destroy(copy);        /* producev owns it only on success */
+                kafka_rdk.headers_destroy(copy);        /* producev owns it only on success */
         if (!e)
                 k->resent++;
         return e;
@@ -260,194 +242,15 @@ static void kafka_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
                         return;
         }
         if (permanent(e)) {
-                reject(k, seq, rdk.err2str(e), rdk.topic_name(m->rkt), m->payload,
+                reject(k, seq, kafka_rdk.err2str(e), kafka_rdk.topic_name(m->rkt), m->payload,
                        m->len);
                 return;
         }
         /* with no message timeout only a fatal error or a failed re-send
          * gets here: leave it unacknowledged, so the checkpoint stays before
          * it, and stop */
-        log_msg(LOG_LVL_ERR, "kafka: delivery failed: %s", rdk.err2str(e));
+        log_msg(LOG_LVL_ERR, "kafka: delivery failed: %s", kafka_rdk.err2str(e));
         k->fatal = 1;
-}
-
-/* librdkafka's message about a refused property, unless the property may
- * hold a secret and the message quotes its value (for some properties it
- * does). */
-static void refused(struct diag *err, const char *name, const char *value, const char *errstr)
-{
-        if (opts_secret_property(name, strlen(name)) && strstr(errstr, value))
-                diag_set(err, EINVAL, NULL, 0, NULL, "librdkafka refuses the value of %s (its "
-                         "message is left out: it quotes the value)", name);
-        else
-                diag_set(err, EINVAL, NULL, 0, NULL, "%s", errstr);
-}
-
-/* Whether property name holds a file name that rd_kafka_new reads. */
-static int file_property(const char *name, const char *value)
-{
-        size_t n = strlen(name);
-
-        if (strcmp(name, "ssl.ca.location") == 0 && strcmp(value, "probe") == 0)
-                return 0;       /* the system's CA store, wherever it is */
-        return (n > 9 && strcmp(name + n - 9, ".location") == 0) ||
-               strcmp(name, "sasl.kerberos.keytab") == 0;
-}
-
-#define KAFKA_SECRET_MAX 65536
-
-/* The value of a property from a file (--kafka-property-file): read whole,
- * one trailing newline (LF or CRLF) dropped, handed to librdkafka, then
- * wiped. Never printed: errors name the file, not its contents. */
-static int set_from_file(rd_kafka_conf_t *conf, const struct shim_opts *o, unsigned item,
-                         const char *name, const char *path, struct diag *err)
-{
-        char *v = malloc(KAFKA_SECRET_MAX + 1), errstr[512];
-        size_t n = 0;
-        ssize_t got;
-        int fd, r = 0;
-
-        if (!v)
-                return -ENOMEM;
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-                r = -errno;
-                diag_set(err, -r, NULL, 0, NULL, "%s: %s", path, strerror(-r));
-                goto out;
-        }
-        while (n <= KAFKA_SECRET_MAX &&
-               (got = read(fd, v + n, KAFKA_SECRET_MAX + 1 - n)) != 0) {
-                if (got < 0 && errno == EINTR)
-                        continue;
-                if (got < 0) {
-                        r = -errno;
-                        diag_set(err, -r, NULL, 0, NULL, "%s: %s", path, strerror(-r));
-                        break;
-                }
-                n += (size_t)got;
-        }
-        close(fd);
-        if (r == 0 && n > KAFKA_SECRET_MAX)
-                r = diag_set(err, EINVAL, NULL, 0, NULL, "%s: longer than %d bytes", path,
-                             KAFKA_SECRET_MAX);
-        if (r < 0)
-                goto out;
-        if (n && v[n - 1] == '\n')
-                n--;
-        if (n && v[n - 1] == '\r')
-                n--;
-        v[n] = '\0';
-        if (rdk.conf_set(conf, name, v, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-                if (strstr(errstr, v) && n)
-                        diag_set(err, EINVAL, NULL, 0, NULL, "librdkafka refuses the value of %s "
-                                 "from %s (its message is left out: it quotes the value)", name,
-                                 path);
-                else
-                        diag_set(err, EINVAL, NULL, 0, NULL, "%s (from %s)", errstr, path);
-                r = -EINVAL;
-        }
-out:
-        explicit_bzero(v, KAFKA_SECRET_MAX + 1);
-        free(v);
-        if (r < 0 && r != -ENOMEM)
-                opts_where(o, "kafka-property-file", item, err);
-        return r;
-}
-
-struct conf_build {
-        rd_kafka_conf_t *conf;
-        const struct shim_opts *o;
-        int check_files;
-        struct diag *err;
-};
-
-/* One kafka-property item. */
-static int set_property(struct conf_build *c, char *name, char *value, unsigned item)
-{
-        char errstr[512];
-
-        if (rdk.conf_set(c->conf, name, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-                refused(c->err, name, value, errstr);
-                opts_where(c->o, "kafka-property", item, c->err);
-                return -EINVAL;
-        }
-        if (c->check_files && file_property(name, value))
-                return sink_check_file(c->o, "kafka-property", item, value, c->err);
-        return 0;
-}
-
-/* One kafka-property-file item. */
-static int set_property_file(struct conf_build *c, char *name, char *path, unsigned item)
-{
-        int r = c->check_files ? sink_check_file(c->o, "kafka-property-file", item, path, c->err) : 0;
-
-        return r == 0 ? set_from_file(c->conf, c->o, item, name, path, c->err) : r;
-}
-
-/* fn for each NAME=VALUE item of an OPT_LIST, in order; stops at the first
- * error and returns it. */
-static int each_pair(struct conf_build *c, const char *list,
-                     int (*fn)(struct conf_build *c, char *name, char *value, unsigned item))
-{
-        unsigned item = 0;
-
-        for (const char *p = list; p && *p; item++) {
-                size_t len = strcspn(p, "\n");
-                char *kv = strndup(p, len), *eq;
-                int r;
-
-                if (!kv)
-                        return -ENOMEM;
-                eq = strchr(kv, '=');   /* opts_set let in only NAME=VALUE */
-                *eq = '\0';
-                r = fn(c, kv, eq + 1, item);
-                free(kv);
-                if (r < 0)
-                        return r;
-                p += len;
-                if (*p == '\n')
-                        p++;
-        }
-        return 0;
-}
-
-/* The producer's settings: our defaults, the brokers, then every property
- * as given, in order (a later one wins), then those read from files; with
- * check_files, each file a property names must be readable too. Returns 0
- * with *ret_conf the caller's (to destroy, or to hand to rd_kafka_new),
- * -EINVAL with err naming the setting and its config line, or -ENOMEM. */
-static int kafka_conf_build(const struct shim_opts *o, int check_files,
-                            rd_kafka_conf_t **ret_conf, struct diag *err)
-{
-        rd_kafka_conf_t *conf;
-        struct conf_build c = { .o = o, .check_files = check_files, .err = err };
-        char errstr[512];
-        int r;
-
-        if ((r = kafka_load(err)) < 0)
-                return r;
-        c.conf = conf = rdk.conf_new();
-
-        for (size_t i = 0; i < sizeof(kafka_defaults) / sizeof(kafka_defaults[0]); i++)
-                if (rdk.conf_set(conf, kafka_defaults[i].name, kafka_defaults[i].value, errstr,
-                                      sizeof(errstr)) != RD_KAFKA_CONF_OK)
-                        log_msg(LOG_LVL_WARNING, "kafka: default %s: %s", kafka_defaults[i].name, errstr);
-        if (rdk.conf_set(conf, "bootstrap.servers", o->kafka_brokers, errstr, sizeof(errstr)) !=
-            RD_KAFKA_CONF_OK) {
-                rdk.conf_destroy(conf);
-                diag_set(err, EINVAL, NULL, 0, NULL, "%s", errstr);
-                opts_where(o, "kafka-brokers", 0, err);
-                return -EINVAL;
-        }
-        r = each_pair(&c, o->kafka_property, set_property);
-        if (r == 0)
-                r = each_pair(&c, o->kafka_property_file, set_property_file);
-        if (r < 0) {
-                rdk.conf_destroy(conf);
-                return r;
-        }
-        *ret_conf = conf;
-        return 0;
 }
 
 /* Every property librdkafka would be given, set and thrown away, and the
@@ -457,17 +260,17 @@ static int kafka_conf_build(const struct shim_opts *o, int check_files,
 static int kafka_check(struct sink *s, struct diag *err)
 {
         rd_kafka_conf_t *conf;
-        int r = kafka_conf_build(s->opts, 1, &conf, err);
+        int r = kafka_conf_build(s, 1, &conf, err);
 
         if (r == 0)
-                rdk.conf_destroy(conf);
+                kafka_rdk.conf_destroy(conf);
         return r;
 }
 
 static int kafka_open(struct sink *s, struct diag *err)
 {
         struct kafka_sink *k = calloc(1, sizeof(*k));
-        const struct shim_opts *o = s->opts;
+        const struct kafka_cfg *cfg = s->cfg;
         rd_kafka_conf_t *conf;
         char errstr[512];
         int r;
@@ -476,30 +279,35 @@ static int kafka_open(struct sink *s, struct diag *err)
                 return -ENOMEM;
         s->priv = k;
         k->s = s;
+        k->wake[0] = k->wake[1] = -1;
         buf_init(&k->val, KAFKA_MSG_MAX);
-        snprintf(s->target, sizeof(s->target), "kafka %s", o->kafka_brokers);
-        if (o->kafka_rejected[0])
-                snprintf(k->rejected_path, sizeof(k->rejected_path), "%s", o->kafka_rejected);
+        snprintf(s->target, sizeof(s->target), "kafka %s", cfg->brokers);
+        if (cfg->rejected[0])
+                snprintf(k->rejected_path, sizeof(k->rejected_path), "%s", cfg->rejected);
         else
-                snprintf(k->rejected_path, sizeof(k->rejected_path), "%s/kafka-rejected.json", o->state);
-        k->topic_has_type = strstr(o->kafka_topic, "{type}") != NULL;
-        if ((r = kafka_conf_build(o, 0, &conf, err)) < 0)
+                snprintf(k->rejected_path, sizeof(k->rejected_path), "%s/kafka-rejected.json", s->state_dir);
+        k->topic_has_type = strstr(cfg->topic, "{type}") != NULL;
+        if ((r = kafka_conf_build(s, 0, &conf, err)) < 0)
                 return r;
-        rdk.conf_set_opaque(conf, k);
-        rdk.conf_set_dr_msg_cb(conf, kafka_dr);
-        rdk.conf_set_error_cb(conf, kafka_error);
-        rdk.conf_set_log_cb(conf, kafka_log);
-        k->single_conf = rdk.conf_dup(conf);
-        if (rdk.conf_set(k->single_conf, "batch.num.messages", "1", errstr, sizeof(errstr)) ||
-            rdk.conf_set(k->single_conf, "statistics.interval.ms", "0", errstr,
+        kafka_rdk.conf_set_opaque(conf, k);
+        kafka_rdk.conf_set_dr_msg_cb(conf, kafka_dr);
+        kafka_rdk.conf_set_error_cb(conf, kafka_error);
+        kafka_rdk.conf_set_log_cb(conf, kafka_log);
+        k->single_conf = kafka_rdk.conf_dup(conf);
+        if (kafka_rdk.conf_set(k->single_conf, "batch.num.messages", "1", errstr, sizeof(errstr)) ||
+            kafka_rdk.conf_set(k->single_conf, "statistics.interval.ms", "0", errstr,
                               sizeof(errstr)))
                 log_msg(LOG_LVL_WARNING, "kafka: second producer: %s", errstr);
-        rdk.conf_set_stats_cb(conf, kafka_stats);
-        k->rk = rdk.new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+        kafka_rdk.conf_set_stats_cb(conf, kafka_stats);
+        k->rk = kafka_rdk.new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
         if (!k->rk) {
-                rdk.conf_destroy(conf);
+                kafka_rdk.conf_destroy(conf);
                 return diag_set(err, EINVAL, NULL, 0, "kafka", "%s", errstr);
         }
+        /* without it the loop polls: reports still come, only later */
+        if (pipe2(k->wake, O_NONBLOCK | O_CLOEXEC) < 0)
+                k->wake[0] = k->wake[1] = -1;
+        wake_on_reports(k, 0, k->rk);
         return 0;
 }
 
@@ -517,6 +325,7 @@ static const char *str_or(const struct event *ev, int key, size_t *len)
 static int kafka_submit(struct sink *s, const struct event *ev)
 {
         struct kafka_sink *k = s->priv;
+        const struct kafka_cfg *cfg = s->cfg;
         char topic[512], key[512];
         size_t tl, hl, il, pl;
         const char *type = str_or(ev, K_SM_LOG_TYPE, &tl);
@@ -535,10 +344,10 @@ static int kafka_submit(struct sink *s, const struct event *ev)
         if (!il)
                 id = str_or(ev, did, &il);
         if (k->topic_has_type) {
-                const char *t = s->opts->kafka_topic, *at = strstr(t, "{type}");
+                const char *t = cfg->topic, *at = strstr(t, "{type}");
                 snprintf(topic, sizeof(topic), "%.*s%.*s%s", (int)(at - t), t, (int)tl, type, at + 6);
         } else {
-                snprintf(topic, sizeof(topic), "%s", s->opts->kafka_topic);
+                snprintf(topic, sizeof(topic), "%s", cfg->topic);
         }
         kl = snprintf(key, sizeof(key), "%.*s|%.*s|%.*s", (int)hl, host, (int)tl, type, (int)il, id);
         k->val.len = 0;
@@ -557,7 +366,7 @@ static int kafka_submit(struct sink *s, const struct event *ev)
         }
         if (k->val.len && k->val.p[k->val.len - 1] == '\n')
                 k->val.len--;
-        e = rdk.producev(k->rk, RD_KAFKA_V_TOPIC(topic),
+        e = kafka_rdk.producev(k->rk, RD_KAFKA_V_TOPIC(topic),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                               RD_KAFKA_V_KEY(key, (size_t)kl),
                               RD_KAFKA_V_VALUE(k->val.p, k->val.len),
@@ -565,16 +374,16 @@ static int kafka_submit(struct sink *s, const struct event *ev)
                               RD_KAFKA_V_HEADER("host", host, (ssize_t)hl),
                               RD_KAFKA_V_OPAQUE((void *)(uintptr_t)ev->seq), RD_KAFKA_V_END);
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-                rdk.poll(k->rk, 0);
+                kafka_rdk.poll(k->rk, 0);
                 return -EAGAIN;
         }
         if (permanent(e)) {
                 /* larger than message.max.bytes: no retry makes it fit */
-                reject(k, ev->seq, rdk.err2str(e), topic, k->val.p, k->val.len);
+                reject(k, ev->seq, kafka_rdk.err2str(e), topic, k->val.p, k->val.len);
                 return 0;
         }
         if (e) {
-                log_msg(LOG_LVL_WARNING, "kafka: produce: %s", rdk.err2str(e));
+                log_msg(LOG_LVL_WARNING, "kafka: produce: %s", kafka_rdk.err2str(e));
                 return -EIO;
         }
         return 0;
@@ -585,6 +394,13 @@ static int kafka_flush(struct sink *s, int64_t deadline_ms)
         struct kafka_sink *k = s->priv;
         int queued = 0;
 
+        /* emptied first: a report that arrives from here on writes again */
+        if (k->wake[0] >= 0) {
+                char drain[64];
+
+                while (read(k->wake[0], drain, sizeof(drain)) > 0)
+                        ;
+        }
         /* the main producer first: its reports may hand records to the
          * second one, which they may also create */
         for (int i = 0; i < 2; i++) {
@@ -594,14 +410,26 @@ static int kafka_flush(struct sink *s, int64_t deadline_ms)
                 if (!rk)
                         continue;
                 if (deadline_ms)
-                        rdk.flush(rk, left > 0 ? (int)left : 0);
+                        kafka_rdk.flush(rk, left > 0 ? (int)left : 0);
                 else
-                        rdk.poll(rk, 0);
-                queued += rdk.outq_len(rk);
+                        kafka_rdk.poll(rk, 0);
+                queued += kafka_rdk.outq_len(rk);
         }
         if (k->fatal)
                 return -ENOTRECOVERABLE;
         return queued > 0 ? -EAGAIN : 0;
+}
+
+/* The pipe librdkafka writes to when a report arrives: readable means
+ * kafka_flush has reports to serve. */
+static int kafka_poll_fd(struct sink *s, uint32_t *ret_events)
+{
+        struct kafka_sink *k = s->priv;
+
+        if (!k || !k->rk || k->wake[0] < 0)
+                return -1;
+        *ret_events = EPOLLIN;
+        return k->wake[0];
 }
 
 static void kafka_close(struct sink *s)
@@ -620,12 +448,21 @@ static void kafka_close(struct sink *s)
         for (size_t i = 0; i < sizeof(rks) / sizeof(rks[0]); i++) {
                 if (!rks[i])
                         continue;
-                rdk.purge(rks[i], RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-                rdk.poll(rks[i], 0);
-                rdk.destroy(rks[i]);
+                kafka_rdk.purge(rks[i], RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+                kafka_rdk.poll(rks[i], 0);
+                /* a queue handle is let go before its producer */
+                if (k->mainq[i]) {
+                        kafka_rdk.queue_io_event_enable(k->mainq[i], -1, NULL, 0);
+                        kafka_rdk.queue_destroy(k->mainq[i]);
+                }
+                kafka_rdk.destroy(rks[i]);
         }
+        /* after the producers: their threads may write until destroyed */
+        for (size_t i = 0; i < 2; i++)
+                if (k->wake[i] >= 0)
+                        close(k->wake[i]);
         if (k->single_conf)
-                rdk.conf_destroy(k->single_conf);
+                kafka_rdk.conf_destroy(k->single_conf);
         buf_done(&k->val);
         free(k);
         s->priv = NULL;
@@ -639,4 +476,5 @@ const struct sink_ops sink_kafka_ops = {
         .flush = kafka_flush,
         .sync = NULL,
         .close = kafka_close,
+        .poll_fd = kafka_poll_fd,
 };

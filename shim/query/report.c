@@ -118,7 +118,7 @@ static int local_tm(const struct report *rp, const struct event *ev, struct tm *
         if (sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &s) != 6)
                 return -1;
         sec = (time_t)(stamp_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s);
-        return localtime_r(&sec, tm) ? 0 : -1;
+        return stamp_local_tm(sec, tm) < 0 ? -1 : 0;
 }
 
 /* ---- per record -------------------------------------------------------------- */

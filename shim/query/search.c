@@ -402,7 +402,7 @@ static int64_t today_day(void)
         time_t now = time(NULL);
         struct tm tm;
 
-        localtime_r(&now, &tm);
+        stamp_local_tm(now, &tm);
         return stamp_days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
 

@@ -354,7 +354,7 @@ static void local_time(int64_t utc_ms, char *out, size_t cap)
         time_t sec = (time_t)(utc_ms / 1000);
         struct tm tm;
 
-        localtime_r(&sec, &tm);
+        stamp_local_tm(sec, &tm);
         strftime(out, cap, "%Y.%m.%d %H:%M:%S", &tm);
 }
 

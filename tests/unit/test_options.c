@@ -21,7 +21,7 @@
 
 static const struct opt_spec *spec_named(const char *name)
 {
-        for (const struct opt_spec *s = shim_options; s->name; s++)
+        for (const struct opt_spec *s = opts_next(NULL); s; s = opts_next(s))
                 if (strcmp(s->name, name) == 0)
                         return s;
         return NULL;
@@ -30,7 +30,7 @@ static const struct opt_spec *spec_named(const char *name)
 /* The value of option s in o, as text: enum values by their choice name. */
 static void opt_text(const struct shim_opts *o, const struct opt_spec *s, char *out, size_t n)
 {
-        const char *p = (const char *)o + s->off;
+        const char *p = opts_value_const(o, s);
 
         switch (s->type) {
         case OPT_STR:
@@ -64,7 +64,7 @@ static void opt_text(const struct shim_opts *o, const struct opt_spec *s, char *
 static void test_options_table(void **state)
 {
         (void)state;
-        for (const struct opt_spec *s = shim_options; s->name; s++) {
+        for (const struct opt_spec *s = opts_next(NULL); s; s = opts_next(s)) {
                 size_t dl = s->desc ? strlen(s->desc) : 0;
                 struct shim_opts o;
                 struct diag err = { 0 };
@@ -74,7 +74,7 @@ static void test_options_table(void **state)
                 assert_true(s->name[0] >= 'a' && s->name[0] <= 'z');
                 assert_int_equal(strspn(s->name, "abcdefghijklmnopqrstuvwxyz0123456789-"),
                                  strlen(s->name));
-                for (const struct opt_spec *t = shim_options; t != s; t++) {
+                for (const struct opt_spec *t = opts_next(NULL); t != s; t = opts_next(t)) {
                         /* a name may be reused only by commands that never
                          * share it (run's --from and search's --from) */
                         if (!(s->modes & t->modes))
@@ -170,13 +170,13 @@ static void test_options_offsets(void **state)
 
         (void)state;
         assert_int_equal(opts_defaults(&base), 0);
-        for (const struct opt_spec *s = shim_options; s->name; s++) {
+        for (const struct opt_spec *s = opts_next(NULL); s; s = opts_next(s)) {
                 char v[64];
 
                 assert_int_equal(opts_defaults(&o), 0);
                 other_value(&base, s, v, sizeof(v));
                 assert_int_equal(opts_set(&o, s, v, NULL), 0);
-                for (const struct opt_spec *t = shim_options; t->name; t++) {
+                for (const struct opt_spec *t = opts_next(NULL); t; t = opts_next(t)) {
                         char a[256], b[256];
 
                         opt_text(&base, t, a, sizeof(a));

@@ -133,7 +133,7 @@ static void test_dump_keys(void **state)
         char *text;
 
         (void)state;
-        for (const struct opt_spec *s = shim_options; s->name; s++)
+        for (const struct opt_spec *s = opts_next(NULL); s; s = opts_next(s))
                 if ((s->modes & MODE_RUN) && opts_in_config(s) && s->type != OPT_LIST)
                         snprintf(want + strlen(want), sizeof(want) - strlen(want), "%s\n", s->name);
         assert_int_equal(opts_defaults(&o), 0);

@@ -16,9 +16,11 @@
 #include <errno.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 
 #include "core/inflight.h"
 #include "core/event.h"
@@ -406,12 +408,49 @@ static void test_close_while_down(void **state)
         mock_free(&m);
 }
 
+/* The output hands the loop a descriptor that becomes readable when
+ * delivery reports arrive, without any poll of ours; flush serves them and
+ * empties it. */
+static void test_poll_fd(void **state)
+{
+        struct mock m;
+        struct rig r;
+        uint32_t events = 0;
+        int fd;
+
+        (void)state;
+        mock_new(&m);
+        rig_open(&r, m.mc, "wakes", NULL);
+        fd = r.s.ops->poll_fd(&r.s, &events);
+        assert_true(fd >= 0);
+        assert_int_equal(events, EPOLLIN);
+        for (unsigned i = 1; i <= 5; i++)
+                submit(&r, i, 40);
+        {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+
+                assert_int_equal(poll(&p, 1, DEADLINE_MS), 1);
+        }
+        drain(&r);
+        assert_int_equal(r.acks.n, 5);
+        /* all delivered, no report comes any more: once served, quiet */
+        assert_int_equal(r.s.ops->flush(&r.s, 0), 0);
+        {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+
+                assert_int_equal(poll(&p, 1, 0), 0);
+        }
+        rig_close(&r);
+        mock_free(&m);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_rows),
                 cmocka_unit_test(test_broker_down),
                 cmocka_unit_test(test_close_while_down),
+                cmocka_unit_test(test_poll_fd),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
