@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/exit.h"
 #include "core/encode_json.h"
 #include "core/event.h"
 #include "core/frame.h"
@@ -40,15 +41,14 @@
 #define OUT_FLUSH (128u * 1024u)        /* write when this much is pending */
 #define OUT_MAX (256u * 1024u * 1024u)  /* one event can never be this large */
 
-enum { EXIT_IO = 1, EXIT_USAGE = 2 };
-
 /* The exit status for a setting, config file or mapping that failed to
  * load with r. Running out of memory (or of descriptors, or a read error)
  * is not the config's fault: a restart may cure it, and systemd does not
  * restart after a 2 (RestartPreventExitStatus=2). */
 static int load_status(int r)
 {
-        return r == -ENOMEM || r == -EMFILE || r == -ENFILE || r == -EIO ? EXIT_IO : EXIT_USAGE;
+        return r == -ENOMEM || r == -EMFILE || r == -ENFILE || r == -EIO ? SHIM_EXIT_FAIL
+                                                                          : SHIM_EXIT_USAGE;
 }
 
 struct shim {
@@ -252,18 +252,18 @@ static int setup(struct shim *sh)
                 if (stamp_parse_date(sh->opts.date, strlen(sh->opts.date), &y, &mo, &d) < 0 ||
                     !stamp_date_valid(y, mo, d)) {
                         log_msg(LOG_LVL_ERR, "--date: '%s' is not a date YYYY.MM.DD", sh->opts.date);
-                        return EXIT_USAGE;
+                        return SHIM_EXIT_USAGE;
                 }
         }
         r = setup_init(&sh->p, &sh->opts);
         if (r < 0)
-                return r == -ENOMEM ? EXIT_IO : EXIT_USAGE;
+                return r == -ENOMEM ? SHIM_EXIT_FAIL : SHIM_EXIT_USAGE;
         sh->frame = frame_new(sh->opts.max_record_bytes);
         sh->chunk = malloc(READ_CHUNK);
         buf_init(&sh->out, OUT_MAX);
         if (!sh->frame || !sh->chunk || buf_reserve(&sh->out, OUT_FLUSH * 2) < 0) {
                 log_msg(LOG_LVL_ERR, "out of memory");
-                return EXIT_IO;
+                return SHIM_EXIT_FAIL;
         }
         if (sh->opts.summaries) {
                 struct summary_cfg cfg = {
@@ -274,7 +274,7 @@ static int setup(struct shim *sh)
                 };
                 if (summary_new(&sh->sum, sh->p.keys, &cfg, on_summary, sh) < 0) {
                         log_msg(LOG_LVL_ERR, "out of memory");
-                        return EXIT_IO;
+                        return SHIM_EXIT_FAIL;
                 }
         }
         return 0;
@@ -325,7 +325,7 @@ static int cmd_parse(struct shim *sh, int argc, char **argv)
                 log_max_level = LOG_LVL_INFO;
         if (first >= argc) {
                 log_msg(LOG_LVL_ERR, "parse: no FILE given (use - for standard input; see --help)");
-                return EXIT_USAGE;
+                return SHIM_EXIT_USAGE;
         }
         r = setup(sh);
         if (r)
@@ -335,7 +335,7 @@ static int cmd_parse(struct shim *sh, int argc, char **argv)
         for (int i = first; i < argc; i++) {
                 /* a bad input file is reported and the others still read */
                 if (parse_one(sh, argv[i]) < 0)
-                        status = EXIT_IO;
+                        status = SHIM_EXIT_FAIL;
                 progress_file_done(&sh->progress);
                 if (sh->out_failed)
                         break;
@@ -344,7 +344,7 @@ static int cmd_parse(struct shim *sh, int argc, char **argv)
                 summary_flush_all(sh->sum, SUMMARY_END_INPUT);
         progress_end(&sh->progress);
         if (sh->out_failed || flush_out(sh) < 0)
-                return EXIT_IO;
+                return SHIM_EXIT_FAIL;
         log_msg(LOG_LVL_INFO, "%llu records", (unsigned long long)sh->records);
         return status;
 }
@@ -410,13 +410,13 @@ static int cmd_run(struct shim *sh, int argc, char **argv)
         }
         if (first < argc) {
                 log_msg(LOG_LVL_ERR, "run: unexpected argument '%s' (see --help)", argv[first]);
-                return EXIT_USAGE;
+                return SHIM_EXIT_USAGE;
         }
         if (sh->opts.verbose)
                 log_max_level = LOG_LVL_INFO;
         /* a bad output setting stops here, before any output connects */
         if ((r = check_outputs(sh))) {
-                if (r == EXIT_USAGE)
+                if (r == SHIM_EXIT_USAGE)
                         log_msg(LOG_LVL_ERR, "run: not started (the outputs' settings, above)");
                 return r;
         }
@@ -424,7 +424,7 @@ static int cmd_run(struct shim *sh, int argc, char **argv)
                 log_msg(LOG_LVL_ERR, "run: refusing to run as root: the daemon needs only read "
                         "access to the logs and its state directory (run it as its own user, as "
                         "the systemd unit does, or pass --allow-root)");
-                return EXIT_USAGE;
+                return SHIM_EXIT_USAGE;
         }
         return run_main(&sh->opts, argv[0]);
 }
@@ -444,7 +444,7 @@ static int cmd_check_config(struct shim *sh, int argc, char **argv)
         }
         if (argc != 2) {
                 log_msg(LOG_LVL_ERR, "check-config: give exactly one config FILE (see --help)");
-                return EXIT_USAGE;
+                return SHIM_EXIT_USAGE;
         }
         path = argv[1];
         if ((r = load_config(sh, path, "not valid")))
@@ -457,11 +457,11 @@ static int cmd_check_config(struct shim *sh, int argc, char **argv)
                 status = load_status(r);
         } else if ((r = setup_init(&sh->p, &sh->opts)) < 0) {
                 if (r == -ENOMEM)
-                        return EXIT_IO;         /* setup_init said so */
-                status = EXIT_USAGE;
+                        return SHIM_EXIT_FAIL;         /* setup_init said so */
+                status = SHIM_EXIT_USAGE;
         }
         /* the outputs too, whatever the mappings did: every problem at once */
-        if ((r = check_outputs(sh)) == EXIT_IO)
+        if ((r = check_outputs(sh)) == SHIM_EXIT_FAIL)
                 return r;
         if (status || r) {
                 log_msg(LOG_LVL_ERR, "%s: the settings load, but run would not start (above)",
@@ -470,7 +470,7 @@ static int cmd_check_config(struct shim *sh, int argc, char **argv)
         }
         printf("# %s: no problems found. The effective settings, defaults included:\n", path);
         opts_dump(stdout, &sh->opts);
-        return fflush(stdout) == 0 ? 0 : EXIT_IO;
+        return fflush(stdout) == 0 ? 0 : SHIM_EXIT_FAIL;
 }
 
 /* Load the mappings only, and list every field name in output order. */
@@ -493,7 +493,7 @@ static int cmd_fields(struct shim *sh, int argc, char **argv)
         sh->keys = keys_new();
         if (!sh->keys || summary_keys_register(sh->keys) < 0) {
                 log_msg(LOG_LVL_ERR, "out of memory");
-                return EXIT_IO;
+                return SHIM_EXIT_FAIL;
         }
         dir = setup_mappings_dir(sh->opts.mappings, tmp, sizeof(tmp));
         r = mapping_load(&sh->maps, dir, sh->keys, 1, &err);
@@ -506,7 +506,7 @@ static int cmd_fields(struct shim *sh, int argc, char **argv)
         if (keys_finish(sh->keys, &err) < 0) {
                 err.file = dir;
                 diag_print(&err);
-                return EXIT_USAGE;
+                return SHIM_EXIT_USAGE;
         }
         for (unsigned i = 0; i < sh->keys->n; i++)
                 sorted[sh->keys->k[i].rank] = &sh->keys->k[i];
@@ -547,7 +547,7 @@ int main(int argc, char **argv)
         if (opts_defaults(&sh.opts) < 0) {
                 log_msg(LOG_LVL_ERR, "out of memory");
                 opts_free(&sh.opts);    /* the defaults set before it */
-                return EXIT_IO;
+                return SHIM_EXIT_FAIL;
         }
         if (argc >= 2 && strcmp(argv[1], "parse") == 0) {
                 r = cmd_parse(&sh, argc - 1, argv + 1);
@@ -575,10 +575,10 @@ int main(int argc, char **argv)
                 r = 0;
         } else if (argc == 3 && !strcmp(argv[1], "--man-options")) {
                 /* the generated part of the man pages (make man) */
-                r = opts_man(stdout, atoi(argv[2])) < 0 ? EXIT_USAGE : 0;
+                r = opts_man(stdout, atoi(argv[2])) < 0 ? SHIM_EXIT_USAGE : 0;
         } else {
                 usage(stderr);
-                r = EXIT_USAGE;
+                r = SHIM_EXIT_USAGE;
         }
         teardown(&sh);
         return r;

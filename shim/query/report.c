@@ -14,12 +14,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/exit.h"
 #include "core/encode_json.h"
 #include "query/report_int.h"
 #include "query/search_int.h"
 #include "core/stamp.h"
-
-enum { EXIT_IO = 1, EXIT_USAGE = 2 };
 
 const char *const report_class_names[RC__COUNT] = {
         [RC_DELIVERED] = "delivered", [RC_DEFERRED] = "deferred", [RC_BOUNCED] = "bounced",
@@ -567,13 +566,13 @@ static int setup(struct report *rp, const struct shim_opts *o, int argc, char **
                 return st;
         rp->s.have_p = 1;       /* setup_done also undoes a failed init */
         if ((r = setup_init(&rp->s.p, o)) < 0)
-                return r == -ENOMEM ? EXIT_IO : EXIT_USAGE;
+                return r == -ENOMEM ? SHIM_EXIT_FAIL : SHIM_EXIT_USAGE;
         for (int i = 0; i < RK__COUNT; i++) {
                 int id = keys_find(rp->s.p.keys, rk_names[i]);
                 if (id < 0) {
                         log_msg(LOG_LVL_ERR, "report: the mappings in %s do not set %s",
                                 rp->s.p.mappings_dir, rk_names[i]);
-                        return EXIT_USAGE;
+                        return SHIM_EXIT_USAGE;
                 }
                 rp->k[i] = (unsigned)id;
         }
@@ -583,15 +582,15 @@ static int setup(struct report *rp, const struct shim_opts *o, int argc, char **
                                     .idle_ms = (int64_t)SUMMARY_IDLE_S_DEFAULT * 1000,
                                     .host_name = rp->s.p.host, .zone = rp->s.p.tz.zone };
         if (summary_new(&rp->sum, rp->s.p.keys, &cfg, on_summary, rp) < 0)
-                return EXIT_IO;
+                return SHIM_EXIT_FAIL;
         for (int l = 0; l < RL__COUNT; l++)
                 if (!(rp->t[l] = tally_new()))
-                        return EXIT_IO;
+                        return SHIM_EXIT_FAIL;
         rp->days = tally_new();
         rp->slow = calloc(o->top, sizeof(*rp->slow));
         rp->s.frame = frame_new(o->max_record_bytes);
         if (!rp->days || !rp->slow || !rp->s.frame)
-                return EXIT_IO;
+                return SHIM_EXIT_FAIL;
         range_text(rp);
         return 0;
 }
@@ -602,7 +601,7 @@ int report_main(const struct shim_opts *o, int argc, char **argv, FILE *out)
         int status;
 
         if (!rp)
-                return EXIT_IO;
+                return SHIM_EXIT_FAIL;
         rp->o = o;
         rp->s.o = o;
         rp->s.out = out;
@@ -614,23 +613,23 @@ int report_main(const struct shim_opts *o, int argc, char **argv, FILE *out)
                         argc > 0 ? "the files given" : o->logs);
         for (size_t i = 0; i < rp->s.ls.n; i++)
                 if (read_file(rp, &rp->s.ls.f[i]) < 0)
-                        status = EXIT_IO;
+                        status = SHIM_EXIT_FAIL;
         if (finish(rp) < 0 || rp->oom) {
                 log_msg(LOG_LVL_ERR, "report: out of memory");
-                status = EXIT_IO;
+                status = SHIM_EXIT_FAIL;
                 goto out;
         }
         if (o->json) {
                 if (json_report(out, &rp->d) < 0)
-                        status = EXIT_IO;
+                        status = SHIM_EXIT_FAIL;
         } else {
                 text_report(out, &rp->d);
         }
         if (o->html[0] && report_html_write(&rp->d, o->html) < 0)
-                status = EXIT_IO;
+                status = SHIM_EXIT_FAIL;
         if (fflush(out) != 0) {
                 log_msg(LOG_LVL_ERR, "writing the report: %s", strerror(errno));
-                status = EXIT_IO;
+                status = SHIM_EXIT_FAIL;
         }
 out:
         for (int l = 0; l < RL__COUNT; l++) {

@@ -16,12 +16,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/exit.h"
 #include "core/encode_json.h"
 #include "core/mapping.h"
 #include "query/search_int.h"
 #include "core/stamp.h"
-
-enum { EXIT_IO = 1, EXIT_USAGE = 2 };
 
 /* ---- one file ------------------------------------------------------------- */
 
@@ -420,7 +419,7 @@ int search_setup(struct search *s, const struct shim_opts *o, int nfiles, char *
         if (tz_init(&tz, o->timezone) < 0) {
                 log_msg(LOG_LVL_ERR, "--timezone: unknown zone '%s' (an IANA name such as "
                         "America/Chicago)", o->timezone);
-                return EXIT_USAGE;
+                return SHIM_EXIT_USAGE;
         }
         today = today_day();
         s->from_ms = INT64_MIN;
@@ -428,24 +427,24 @@ int search_setup(struct search *s, const struct shim_opts *o, int nfiles, char *
         if (o->since[0] && logset_parse_when(o->since, 0, today, &s->from_ms) < 0) {
                 log_msg(LOG_LVL_ERR, "--from: '%s' is not a date (YYYY-MM-DD [HH:MM[:SS]], "
                         "today, yesterday)", o->since);
-                return EXIT_USAGE;
+                return SHIM_EXIT_USAGE;
         }
         if (o->until[0] && logset_parse_when(o->until, 1, today, &s->to_ms) < 0) {
                 log_msg(LOG_LVL_ERR, "--to: '%s' is not a date (YYYY-MM-DD [HH:MM[:SS]], "
                         "today, yesterday)", o->until);
-                return EXIT_USAGE;
+                return SHIM_EXIT_USAGE;
         }
         if (s->from_ms > s->to_ms) {
                 log_msg(LOG_LVL_ERR, "--from is after --to");
-                return EXIT_USAGE;
+                return SHIM_EXIT_USAGE;
         }
         if (nfiles > 0) {
                 for (int i = 0; i < nfiles; i++)
                         if (logset_add(&s->ls, files[i]) < 0)
-                                return EXIT_IO;
+                                return SHIM_EXIT_FAIL;
         } else if (logset_scan(&s->ls, o->logs, &err) < 0) {
                 diag_print(&err);
-                return EXIT_IO;
+                return SHIM_EXIT_FAIL;
         }
         /* --trace follows a message into the SMTP log of the day before and
          * the delivery log of the day after */
@@ -486,15 +485,15 @@ int search_main(const struct shim_opts *o, int argc, char **argv, FILE *out)
 
         if (argc < 1) {
                 log_msg(LOG_LVL_ERR, "search: no search string given (see search --help)");
-                return EXIT_USAGE;
+                return SHIM_EXIT_USAGE;
         }
         if (o->trace + o->related + o->count > 1) {
                 log_msg(LOG_LVL_ERR, "search: --count, --related and --trace exclude each other");
-                return EXIT_USAGE;
+                return SHIM_EXIT_USAGE;
         }
         if (pattern_new(&s.m, argv[0], o->regex, o->ignore_case, &err) < 0) {
                 diag_print(&err);
-                return EXIT_USAGE;
+                return SHIM_EXIT_USAGE;
         }
         status = search_setup(&s, o, argc - 1, argv + 1);
         if (status)
@@ -502,14 +501,14 @@ int search_main(const struct shim_opts *o, int argc, char **argv, FILE *out)
         if (o->json || o->trace) {
                 s.have_p = 1;   /* setup_done also undoes a failed init */
                 if ((r = setup_init(&s.p, o)) < 0) {
-                        status = r == -ENOMEM ? EXIT_IO : EXIT_USAGE;
+                        status = r == -ENOMEM ? SHIM_EXIT_FAIL : SHIM_EXIT_USAGE;
                         goto out;
                 }
         }
         buf_init(&s.json, SEARCH_OUT_MAX);
         s.frame = frame_new(o->max_record_bytes);
         if (!s.frame) {
-                status = EXIT_IO;
+                status = SHIM_EXIT_FAIL;
                 goto out;
         }
         if (s.ls.n == 0)
@@ -520,9 +519,9 @@ int search_main(const struct shim_opts *o, int argc, char **argv, FILE *out)
                 fprintf(out, "%" PRIu64 "\n", s.matched);
         if (fflush(out) != 0 || r == -EIO) {
                 log_msg(LOG_LVL_ERR, "writing the output: %s", strerror(errno));
-                status = EXIT_IO;
+                status = SHIM_EXIT_FAIL;
         } else if (r < 0 || s.failed) {
-                status = EXIT_IO;
+                status = SHIM_EXIT_FAIL;
         }
         log_msg(LOG_LVL_INFO, "%" PRIu64 " records", s.matched);
 out:
