@@ -17,7 +17,7 @@
 #include "base/exit.h"
 #include "core/encode_json.h"
 #include "query/report_int.h"
-#include "query/search_int.h"
+#include "query/scan.h"
 #include "core/stamp.h"
 
 const char *const report_class_names[RC__COUNT] = {
@@ -63,7 +63,7 @@ static const struct {
 };
 
 struct report {
-        struct search s;
+        struct scan s;
         const struct shim_opts *o;
         struct summary *sum;
         unsigned k[RK__COUNT];
@@ -289,26 +289,25 @@ static int on_summary(struct event *ev, void *data)
 
 static int read_file(struct report *rp, const struct logset_file *f)
 {
-        struct search *s = &rp->s;
-        struct sfile sf;
+        struct scan *s = &rp->s;
+        struct scan_file sf;
         struct frame_record rec;
         size_t roll;
 
-        if (search_open(s, &sf, f) < 0)
+        if (scan_open(s, &sf, f) < 0)
                 return -EIO;
         rp->d.tot.files++;
         roll = logset_rollover(sf.d.p, sf.d.len);
-        frame_reset(s->frame, 0);
-        frame_feed(s->frame, sf.d.p, sf.d.len);
-        while (frame_next(s->frame, &rec) || frame_flush(s->frame, 1, &rec)) {
-                if (!search_in_range(s, &sf, rec.offset))
+        reader_buffer(s->rd, sf.d.p, sf.d.len, 0);
+        while (reader_next(s->rd, &rec)) {
+                if (!scan_in_range(s, &sf, rec.offset))
                         continue;
                 norm_record(&s->p.norm, &sf.nf[rec.offset >= roll], &rec, s->p.ev);
                 take_record(rp, s->p.ev);
                 summary_add(rp->sum, s->p.ev);
         }
         summary_flush_all(rp->sum, SUMMARY_END_INPUT);
-        search_close(&sf);
+        scan_close(&sf);
         return 0;
 }
 
@@ -560,7 +559,7 @@ static int finish(struct report *rp)
 static int setup(struct report *rp, const struct shim_opts *o, int argc, char **argv)
 {
         struct summary_cfg cfg;
-        int st = search_setup(&rp->s, o, argc, argv), r;
+        int st = scan_setup(&rp->s, o, argc, argv), r;
 
         if (st)
                 return st;
@@ -588,8 +587,8 @@ static int setup(struct report *rp, const struct shim_opts *o, int argc, char **
                         return SHIM_EXIT_FAIL;
         rp->days = tally_new();
         rp->slow = calloc(o->top, sizeof(*rp->slow));
-        rp->s.frame = frame_new(o->max_record_bytes);
-        if (!rp->days || !rp->slow || !rp->s.frame)
+        rp->s.rd = reader_new(o->max_record_bytes, 0);
+        if (!rp->days || !rp->slow || !rp->s.rd)
                 return SHIM_EXIT_FAIL;
         range_text(rp);
         return 0;
@@ -640,10 +639,7 @@ out:
         free(rp->d.days);
         free(rp->slow);
         summary_free(rp->sum);
-        frame_free(rp->s.frame);
-        if (rp->s.have_p)
-                setup_done(&rp->s.p);
-        logset_done(&rp->s.ls);
+        scan_done(&rp->s);
         free(rp);
         return status;
 }

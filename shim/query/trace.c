@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "core/encode_json.h"
-#include "query/search_int.h"
+#include "query/trace.h"
 #include "core/stamp.h"
 
 #define TRACE_SUMS_MAX 16       /* delivery attempts kept per spool id */
@@ -38,7 +38,7 @@ struct tr_rec {
 
 /* One SMTP session or one delivery id. */
 struct tr_unit {
-        uint8_t kind;                   /* enum search_kind */
+        uint8_t kind;                   /* enum scan_kind */
         char id[SUMMARY_ID_MAX + 1];
         int64_t day;                    /* of the file it was first seen in */
         int matched, printed;
@@ -50,8 +50,8 @@ struct tr_unit {
 };
 
 struct trace {
-        struct search *s;
-        struct sfile *files;
+        struct scan *s;
+        struct scan_file *files;
         size_t nfiles;
         void *root;
         struct tr_unit **units;
@@ -108,7 +108,7 @@ static struct tr_unit *unit_get(struct trace *t, int kind, const char *id, size_
         memcpy(u->id, id, n);
         u->id[n] = '\0';
         u->day = day;
-        buf_init(&u->json, SEARCH_OUT_MAX);
+        buf_init(&u->json, SCAN_OUT_MAX);
         if (!tsearch(u, &t->root, unit_cmp)) {
                 free(u);
                 goto oom;
@@ -152,7 +152,7 @@ static void trace_done(struct trace *t)
         }
         free(t->units);
         for (size_t i = 0; i < t->nfiles; i++)
-                search_close(&t->files[i]);
+                scan_close(&t->files[i]);
         free(t->files);
         summary_free(t->sum);
 }
@@ -261,7 +261,7 @@ static int on_summary(struct event *ev, void *data)
 
 /* ---- passes ------------------------------------------------------------------- */
 
-static int on_trace_hit(struct search *s, struct sfile *sf, size_t start, size_t end, void *arg)
+static int on_trace_hit(struct scan *s, struct scan_file *sf, size_t start, size_t end, void *arg)
 {
         struct trace *t = arg;
         struct frame_record rec;
@@ -271,8 +271,8 @@ static int on_trace_hit(struct search *s, struct sfile *sf, size_t start, size_t
 
         if (sf->kind == SK_OTHER)
                 return 0;
-        search_frame(s, sf, start, end, &rec);
-        n = search_record_id(sf->kind, rec.data, rec.len, &id);
+        scan_record(s, sf, start, end, &rec);
+        n = scan_record_id(sf->kind, rec.data, rec.len, &id);
         if (n && (u = unit_get(t, sf->kind, id, n, sf->f->day)))
                 u->matched = 1;
         return t->oom ? -ENOMEM : 0;
@@ -282,12 +282,12 @@ static int on_trace_hit(struct search *s, struct sfile *sf, size_t start, size_t
  * or the day before names it in its spool hand-off. */
 static void find_session(struct trace *t, const struct tr_unit *du)
 {
-        struct search *s = t->s;
+        struct scan *s = t->s;
         int kid = keys_find(s->p.keys, "smartermail.spool.id");
         int ksid = keys_find(s->p.keys, "smartermail.session_id");
 
         for (size_t i = 0; i < t->nfiles; i++) {
-                struct sfile *sf = &t->files[i];
+                struct scan_file *sf = &t->files[i];
                 size_t pos = 0, idl = strlen(du->id);
                 const char *hit;
 
@@ -301,7 +301,7 @@ static void find_session(struct trace *t, const struct tr_unit *du)
                         const char *v;
                         size_t n;
 
-                        search_normalize(s, sf, st, en);
+                        scan_normalize(s, sf, st, en);
                         if (kid >= 0 && ksid >= 0 && (v = event_get_str(s->p.ev, (unsigned)kid, &n)) &&
                             n == idl && !memcmp(v, du->id, n) &&
                             (v = event_get_str(s->p.ev, (unsigned)ksid, &n)))
@@ -315,22 +315,16 @@ static void find_session(struct trace *t, const struct tr_unit *du)
  * normalized and summarized (in file order, as parse would). */
 static void collect(struct trace *t, uint32_t fi)
 {
-        struct search *s = t->s;
-        struct sfile *sf = &t->files[fi];
-        struct frame *fr = frame_new(s->o->max_record_bytes);
+        struct scan *s = t->s;
+        struct scan_file *sf = &t->files[fi];
         struct frame_record rec;
         size_t roll = logset_rollover(sf->d.p, sf->d.len);
 
-        if (!fr) {
-                t->oom = 1;
-                return;
-        }
-        search_norm_init(s, sf);
-        frame_reset(fr, 0);
-        frame_feed(fr, sf->d.p, sf->d.len);
-        while (frame_next(fr, &rec) || frame_flush(fr, 1, &rec)) {
+        scan_norm_init(s, sf);
+        reader_buffer(s->rd, sf->d.p, sf->d.len, 0);
+        while (reader_next(s->rd, &rec)) {
                 const char *id;
-                size_t n = search_record_id(sf->kind, rec.data, rec.len, &id);
+                size_t n = scan_record_id(sf->kind, rec.data, rec.len, &id);
                 struct tr_unit *u = n ? unit_find(t, sf->kind, id, n) : NULL;
 
                 if (!u || (u->day != LOGSET_NO_DAY && sf->f->day != LOGSET_NO_DAY &&
@@ -344,7 +338,6 @@ static void collect(struct trace *t, uint32_t fi)
         }
         /* a session does not go on in another file */
         summary_flush_all(t->sum, SUMMARY_END_INPUT);
-        frame_free(fr);
 }
 
 /* ---- output ----------------------------------------------------------------- */
@@ -360,11 +353,11 @@ static void local_time(int64_t utc_ms, char *out, size_t cap)
 
 static void print_records(struct trace *t, const struct tr_unit *u)
 {
-        struct search *s = t->s;
+        struct scan *s = t->s;
         uint32_t last = UINT32_MAX;
 
         for (size_t i = 0; i < u->n; i++) {
-                struct sfile *sf = &t->files[u->recs[i].file];
+                struct scan_file *sf = &t->files[u->recs[i].file];
                 const char *base;
 
                 if (u->recs[i].file != last) {
@@ -374,7 +367,7 @@ static void print_records(struct trace *t, const struct tr_unit *u)
                                 base ? base + 1 : sf->f->path, u->n, u->n == 1 ? "" : "s");
                         last = u->recs[i].file;
                 }
-                search_print(s, sf, u->recs[i].start, u->recs[i].end);
+                scan_print(s, sf, u->recs[i].start, u->recs[i].end);
         }
 }
 
@@ -531,7 +524,7 @@ static void print_all(struct trace *t)
 
 /* ---- the pass sequence --------------------------------------------------------- */
 
-int trace_run(struct search *s)
+int trace_run(struct scan *s)
 {
         struct trace t = { .s = s };
         struct summary_cfg cfg = {
@@ -547,10 +540,10 @@ int trace_run(struct search *s)
                 return -ENOMEM;
         }
         for (size_t i = 0; i < s->ls.n; i++)
-                if (search_open(s, &t.files[t.nfiles], &s->ls.f[i]) == 0)
+                if (scan_open(s, &t.files[t.nfiles], &s->ls.f[i]) == 0)
                         t.nfiles++;
         for (size_t i = 0; i < t.nfiles && r == 0; i++)
-                r = search_scan(s, &t.files[i], on_trace_hit, &t);
+                r = scan_hits(s, &t.files[i], on_trace_hit, &t);
         nunits = t.nunits;
         for (size_t i = 0; i < nunits && r == 0; i++)
                 if (t.units[i]->kind == SK_DELIVERY)
