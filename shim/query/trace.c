@@ -527,13 +527,14 @@ static void print_all(struct trace *t)
 int trace_run(struct scan *s)
 {
         struct trace t = { .s = s };
-        struct summary_cfg cfg = {
-                .max_open = 1000000, .idle_ms = INT64_MAX / 4,
-                .host_name = s->p.host, .zone = s->p.tz.zone,
-        };
+        struct summary_cfg cfg = setup_summary_cfg(&s->p, s->o);
         size_t nunits;
         int r = 0;
 
+        /* sessions close at their end or at the end of their file, never
+         * for being idle or too many */
+        cfg.max_open = 1000000;
+        cfg.idle_ms = INT64_MAX / 4;
         if (summary_new(&t.sum, s->p.keys, &cfg, on_summary, &t) < 0 ||
             !(t.files = calloc(s->ls.n + 1, sizeof(*t.files)))) {
                 summary_free(t.sum);
