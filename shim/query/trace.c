@@ -14,22 +14,9 @@
 
 #include "core/encode_json.h"
 #include "query/trace.h"
-#include "core/stamp.h"
+#include "query/trace_sum.h"
 
 #define TRACE_SUMS_MAX 16       /* delivery attempts kept per spool id */
-#define TRACE_TEXT 256
-
-/* What the text output shows of one summary. */
-struct tr_sum {
-        int64_t start_ms, end_ms;
-        int partial;
-        long records;
-        char status[32], end_reason[32], ip[64], user[TRACE_TEXT], auth[16];
-        char from[TRACE_TEXT], to[TRACE_TEXT], message_id[TRACE_TEXT], last[TRACE_TEXT];
-        char dlv_status[64], dest_ip[64], reason[TRACE_TEXT], direction[16], block[64];
-        char spool[SUMMARY_SPOOL_MAX][SUMMARY_ID_MAX + 1];
-        unsigned nspool;
-};
 
 struct tr_rec {
         uint32_t file;
@@ -44,7 +31,7 @@ struct tr_unit {
         int matched, printed;
         struct tr_rec *recs;
         size_t n, cap;
-        struct tr_sum sums[TRACE_SUMS_MAX];
+        struct trace_sum sums[TRACE_SUMS_MAX];
         unsigned nsums;
         struct buf json;                /* its events, for --json */
 };
@@ -159,67 +146,17 @@ static void trace_done(struct trace *t)
 
 /* ---- summaries ---------------------------------------------------------------- */
 
-static const char *get_text(const struct event *ev, const char *name, char *out, size_t cap)
-{
-        int k = keys_find(ev->keys, name);
-        const char *p;
-        size_t n;
-
-        out[0] = '\0';
-        if (k >= 0 && (p = event_get_str(ev, (unsigned)k, &n)))
-                snprintf(out, cap, "%.*s", (int)n, p);
-        return out;
-}
-
-/* The values of an array field joined with ", ". */
-static void get_list(const struct event *ev, const char *name, char *out, size_t cap)
-{
-        const struct field *v[16];
-        int k = keys_find(ev->keys, name);
-        unsigned n = k < 0 ? 0 : event_get_all(ev, (unsigned)k, v, 16);
-        size_t o = 0;
-
-        out[0] = '\0';
-        for (unsigned i = 0; i < n && i < 16 && o + 1 < cap; i++)
-                if (v[i]->kind == VAL_STR || v[i]->kind == VAL_SAFE)
-                        o += (size_t)snprintf(out + o, cap - o, "%s%.*s", o ? ", " : "",
-                                              (int)v[i]->len, v[i]->v.str);
-}
-
-static int64_t get_num(const struct event *ev, const char *name)
-{
-        int k = keys_find(ev->keys, name);
-        int64_t v = 0;
-
-        if (k >= 0)
-                event_get_num(ev, (unsigned)k, &v);
-        return v;
-}
-
-static int64_t get_date(const struct event *ev, const char *name)
-{
-        char t[32];
-        int y, mo, d, h, mi, sec, ms;
-
-        get_text(ev, name, t, sizeof(t));
-        if (sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &y, &mo, &d, &h, &mi, &sec, &ms) != 7)
-                return 0;
-        return (stamp_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) * 1000 + ms;
-}
-
 static int on_summary(struct event *ev, void *data)
 {
         struct trace *t = data;
         char lt[16], id[SUMMARY_ID_MAX + 1];
         struct tr_unit *u;
-        struct tr_sum *sm;
-        const struct field *v[SUMMARY_SPOOL_MAX];
         int kind;
 
-        get_text(ev, "smartermail.log_type", lt, sizeof(lt));
+        trace_sum_text(ev, "smartermail.log_type", lt, sizeof(lt));
         kind = !strcmp(lt, "smtp") ? SK_SMTP : SK_DELIVERY;
-        get_text(ev, kind == SK_SMTP ? "smartermail.session_id" : "smartermail.delivery.id", id,
-                 sizeof(id));
+        trace_sum_text(ev, kind == SK_SMTP ? "smartermail.session_id" : "smartermail.delivery.id",
+                       id, sizeof(id));
         u = unit_find(t, kind, id, strlen(id));
         if (!u)
                 return 0;
@@ -227,35 +164,7 @@ static int on_summary(struct event *ev, void *data)
                 t->oom = 1;
         if (u->nsums == TRACE_SUMS_MAX)
                 return 0;
-        sm = &u->sums[u->nsums++];
-        memset(sm, 0, sizeof(*sm));
-        sm->start_ms = get_date(ev, "event.start");
-        sm->end_ms = get_date(ev, "event.end");
-        sm->records = (long)get_num(ev, "smartermail.summary.records");
-        sm->partial = get_num(ev, "smartermail.summary.partial") != 0;
-        get_text(ev, "smartermail.summary.status", sm->status, sizeof(sm->status));
-        get_text(ev, "smartermail.summary.end_reason", sm->end_reason, sizeof(sm->end_reason));
-        get_text(ev, "source.ip", sm->ip, sizeof(sm->ip));
-        get_text(ev, "user.name", sm->user, sizeof(sm->user));
-        get_text(ev, "smartermail.summary.auth_outcome", sm->auth, sizeof(sm->auth));
-        get_list(ev, "email.from.address", sm->from, sizeof(sm->from));
-        get_list(ev, "email.to.address", sm->to, sizeof(sm->to));
-        get_text(ev, "email.message_id", sm->message_id, sizeof(sm->message_id));
-        get_text(ev, "smartermail.summary.last_response", sm->last, sizeof(sm->last));
-        get_text(ev, "smartermail.delivery.status", sm->dlv_status, sizeof(sm->dlv_status));
-        get_text(ev, "destination.ip", sm->dest_ip, sizeof(sm->dest_ip));
-        get_text(ev, "event.reason", sm->reason, sizeof(sm->reason));
-        get_text(ev, "network.direction", sm->direction, sizeof(sm->direction));
-        get_text(ev, "smartermail.block.reason", sm->block, sizeof(sm->block));
-        if (kind == SK_SMTP) {
-                int k = keys_find(ev->keys, "smartermail.summary.spool_ids");
-                unsigned n = k < 0 ? 0 : event_get_all(ev, (unsigned)k, v, SUMMARY_SPOOL_MAX);
-
-                for (unsigned i = 0; i < n && i < SUMMARY_SPOOL_MAX; i++)
-                        if (v[i]->len <= SUMMARY_ID_MAX)
-                                snprintf(sm->spool[sm->nspool++], SUMMARY_ID_MAX + 1, "%.*s",
-                                         (int)v[i]->len, v[i]->v.str);
-        }
+        trace_sum_from(&u->sums[u->nsums++], ev, kind == SK_SMTP);
         return 0;
 }
 
@@ -379,7 +288,7 @@ static void print_session(struct trace *t, const struct tr_unit *u)
         if (!u->nsums)
                 return;
         for (unsigned i = 0; i < u->nsums; i++) {
-                const struct tr_sum *m = &u->sums[i];
+                const struct trace_sum *m = &u->sums[i];
 
                 local_time(m->start_ms, when, sizeof(when));
                 fprintf(o, "received    %s  SMTP session %s from %s", when, u->id,
@@ -394,14 +303,14 @@ static void print_session(struct trace *t, const struct tr_unit *u)
         }
 }
 
-static const struct tr_sum *print_deliveries(struct trace *t, const struct tr_unit *u)
+static const struct trace_sum *print_deliveries(struct trace *t, const struct tr_unit *u)
 {
-        const struct tr_sum *last = NULL;
+        const struct trace_sum *last = NULL;
         char a[32], b[32];
         FILE *o = t->s->out;
 
         for (unsigned i = 0; u && i < u->nsums; i++) {
-                const struct tr_sum *m = &u->sums[i];
+                const struct trace_sum *m = &u->sums[i];
 
                 local_time(m->start_ms, a, sizeof(a));
                 local_time(m->end_ms, b, sizeof(b));
@@ -426,53 +335,74 @@ static void print_json(struct trace *t, struct tr_unit *u)
         fwrite(u->json.p, 1, u->json.len, t->s->out);
 }
 
+static void mark_printed(struct tr_unit *su, struct tr_unit *du)
+{
+        if (su)
+                su->printed = 1;
+        if (du)
+                du->printed = 1;
+}
+
+/* The block's first line: the message, or a session that sent none. */
+static void print_heading(FILE *o, const struct tr_unit *su, const char *spool)
+{
+        const char *mid;
+
+        if (!spool) {
+                fprintf(o, "=== SMTP session %s: no message accepted\n", su->id);
+                return;
+        }
+        mid = su && su->nsums ? su->sums[0].message_id : "";
+        fprintf(o, "=== message %s%s%s%s\n", spool, mid[0] ? " <" : "", mid, mid[0] ? ">" : "");
+}
+
+/* The final status: the last delivery's, else why there is none, else the
+ * session's own. */
+static void print_status(FILE *o, const struct tr_unit *su, const char *spool,
+                         const struct trace_sum *fin)
+{
+        const struct trace_sum *last;
+
+        if (fin) {
+                fprintf(o, "status      %s%s\n", fin->dlv_status[0] ? fin->dlv_status : fin->status,
+                        fin->partial ? " (the delivery log ends before the delivery did)" : "");
+        } else if (spool) {
+                fprintf(o, "status      no delivery record found (still queued, or after the range)\n");
+        } else if (su->nsums) {
+                last = &su->sums[su->nsums - 1];
+                fprintf(o, "status      %s%s%s\n", last->status, last->last[0] ? ": " : "",
+                        last->last);
+        }
+}
+
+/* One message (spool id) with its session su and delivery du, either of
+ * which may be unknown; or, without a spool id, a session that accepted
+ * none. A unit's records are printed with its first block only. */
 static void print_block(struct trace *t, struct tr_unit *su, const char *spool, struct tr_unit *du)
 {
         FILE *o = t->s->out;
-        const struct tr_sum *fin;
 
         t->s->matched++;
         if (t->s->o->json) {
                 print_json(t, su);
                 print_json(t, du);
-                if (su)
-                        su->printed = 1;
-                if (du)
-                        du->printed = 1;
+                mark_printed(su, du);
                 return;
         }
         if (t->s->matched > 1)
                 fputc('\n', o);
-        if (spool) {
-                const char *mid = su && su->nsums ? su->sums[0].message_id : "";
-
-                fprintf(o, "=== message %s%s%s%s\n", spool, mid[0] ? " <" : "", mid,
-                        mid[0] ? ">" : "");
-        } else {
-                fprintf(o, "=== SMTP session %s: no message accepted\n", su->id);
-        }
+        print_heading(o, su, spool);
         if (su)
                 print_session(t, su);
         else
                 fprintf(o, "received    (no SMTP session found: sent from webmail or another "
                         "service, or before the range)\n");
-        fin = print_deliveries(t, du);
-        if (fin)
-                fprintf(o, "status      %s%s\n", fin->dlv_status[0] ? fin->dlv_status : fin->status,
-                        fin->partial ? " (the delivery log ends before the delivery did)" : "");
-        else if (spool)
-                fprintf(o, "status      no delivery record found (still queued, or after the range)\n");
-        else if (su->nsums)
-                fprintf(o, "status      %s%s%s\n", su->sums[su->nsums - 1].status,
-                        su->sums[su->nsums - 1].last[0] ? ": " : "", su->sums[su->nsums - 1].last);
+        print_status(o, su, spool, print_deliveries(t, du));
         if (su && !su->printed)
                 print_records(t, su);
         if (du && !du->printed)
                 print_records(t, du);
-        if (su)
-                su->printed = 1;
-        if (du)
-                du->printed = 1;
+        mark_printed(su, du);
 }
 
 static int unit_first_cmp(const void *a, const void *b)
@@ -506,7 +436,7 @@ static void print_all(struct trace *t)
                 if (u->kind != SK_SMTP)
                         continue;
                 for (unsigned k = 0; k < u->nsums; k++) {
-                        const struct tr_sum *m = &u->sums[k];
+                        const struct trace_sum *m = &u->sums[k];
 
                         for (unsigned j = 0; j < m->nspool; j++, nspool++)
                                 print_block(t, u, m->spool[j],
@@ -524,12 +454,56 @@ static void print_all(struct trace *t)
 
 /* ---- the pass sequence --------------------------------------------------------- */
 
+/* The deliveries the sessions' spool ids name, to follow. */
+static void add_spool_units(struct trace *t)
+{
+        size_t nunits = t->nunits;
+
+        for (size_t i = 0; i < nunits; i++) {
+                struct tr_unit *u = t->units[i];
+
+                for (unsigned k = 0; u->kind == SK_SMTP && k < u->nsums; k++)
+                        for (unsigned j = 0; j < u->sums[k].nspool; j++)
+                                unit_get(t, SK_DELIVERY, u->sums[k].spool[j],
+                                         strlen(u->sums[k].spool[j]), u->day);
+        }
+}
+
+/* Every record of the files of one kind that belongs to a unit. */
+static void collect_kind(struct trace *t, enum scan_kind kind)
+{
+        for (uint32_t i = 0; i < t->nfiles && !t->oom; i++)
+                if (t->files[i].kind == kind)
+                        collect(t, i);
+}
+
+/* The passes: the hits name units; deliveries are followed back to their
+ * sessions; the sessions are read and summarized, their spool ids name
+ * more deliveries; the deliveries are read and summarized. */
+static int trace_passes(struct trace *t)
+{
+        size_t nunits;
+        int r = 0;
+
+        for (size_t i = 0; i < t->nfiles && r == 0; i++)
+                r = scan_hits(t->s, &t->files[i], on_trace_hit, t);
+        if (r < 0)
+                return r;
+        nunits = t->nunits;
+        for (size_t i = 0; i < nunits; i++)
+                if (t->units[i]->kind == SK_DELIVERY)
+                        find_session(t, t->units[i]);
+        collect_kind(t, SK_SMTP);
+        add_spool_units(t);
+        collect_kind(t, SK_DELIVERY);
+        return 0;
+}
+
 int trace_run(struct scan *s)
 {
         struct trace t = { .s = s };
         struct summary_cfg cfg = setup_summary_cfg(&s->p, s->o);
-        size_t nunits;
-        int r = 0;
+        int r;
 
         /* sessions close at their end or at the end of their file, never
          * for being idle or too many */
@@ -543,28 +517,7 @@ int trace_run(struct scan *s)
         for (size_t i = 0; i < s->ls.n; i++)
                 if (scan_open(s, &t.files[t.nfiles], &s->ls.f[i]) == 0)
                         t.nfiles++;
-        for (size_t i = 0; i < t.nfiles && r == 0; i++)
-                r = scan_hits(s, &t.files[i], on_trace_hit, &t);
-        nunits = t.nunits;
-        for (size_t i = 0; i < nunits && r == 0; i++)
-                if (t.units[i]->kind == SK_DELIVERY)
-                        find_session(&t, t.units[i]);
-        for (uint32_t i = 0; i < t.nfiles && r == 0; i++)
-                if (t.files[i].kind == SK_SMTP)
-                        collect(&t, i);
-        /* the sessions' spool ids name the deliveries to follow */
-        nunits = t.nunits;
-        for (size_t i = 0; i < nunits; i++) {
-                struct tr_unit *u = t.units[i];
-
-                for (unsigned k = 0; u->kind == SK_SMTP && k < u->nsums; k++)
-                        for (unsigned j = 0; j < u->sums[k].nspool; j++)
-                                unit_get(&t, SK_DELIVERY, u->sums[k].spool[j],
-                                         strlen(u->sums[k].spool[j]), u->day);
-        }
-        for (uint32_t i = 0; i < t.nfiles && r == 0; i++)
-                if (t.files[i].kind == SK_DELIVERY)
-                        collect(&t, i);
+        r = trace_passes(&t);
         if (r == 0 && !t.oom)
                 print_all(&t);
         if (t.oom) {
