@@ -90,7 +90,6 @@ static void test_reader_follow(void **state)
 
                         if (st->op == FEED && !st->text)
                                 break;  /* the end of the row's steps */
-
                         if (st->op == FEED)
                                 reader_feed(rd, st->text, strlen(st->text));
                         else
