@@ -305,8 +305,8 @@ static const struct command commands[] = {
 static int info_command(int argc, char **argv, int *ret_status)
 {
         const char *a = argv[1];
+        int status = SHIM_EXIT_OK;
 
-        *ret_status = SHIM_EXIT_OK;
         if (!strcmp(a, "--help") || !strcmp(a, "-h"))
                 usage(stdout);
         else if (!strcmp(a, "--version"))
@@ -316,9 +316,10 @@ static int info_command(int argc, char **argv, int *ret_status)
         else if (argc == 2 && !strcmp(a, "--config-template"))
                 opts_config_template(stdout);
         else if (argc == 3 && !strcmp(a, "--man-options"))
-                *ret_status = opts_man(stdout, atoi(argv[2])) < 0 ? SHIM_EXIT_USAGE : SHIM_EXIT_OK;
+                status = opts_man(stdout, atoi(argv[2])) < 0 ? SHIM_EXIT_USAGE : SHIM_EXIT_OK;
         else
                 return 0;
+        *ret_status = status;
         return 1;
 }
 
