@@ -1,16 +1,22 @@
 /* SPDX-License-Identifier: MIT */
-/* The process's exit statuses, one list for every command. systemd
- * restarts the service after SHIM_EXIT_FAIL (Restart=on-failure) but not
- * after SHIM_EXIT_USAGE (RestartPreventExitStatus=2): a configuration
- * mistake does not heal by itself. */
+/* The process exit status, one list for every command (parse, search,
+ * report, fields, check-config, run). Only main() and the commands' _main
+ * functions return these; everything below them returns 0 or a negative
+ * errno. The values are part of the interface: scripts and the systemd unit
+ * (RestartPreventExitStatus=2) rely on them. */
 #ifndef SHIM_EXIT_H
 #define SHIM_EXIT_H
 
 enum shim_exit {
-        SHIM_EXIT_OK = 0,       /* done, or stopped cleanly */
-        SHIM_EXIT_FAIL = 1,     /* a runtime failure: out of memory, an output
-                                 * failed for good, a file could not be read */
-        SHIM_EXIT_USAGE = 2,    /* bad command line, configuration or mappings */
+        /* Done. For run: a clean stop on SIGTERM; systemd does not restart. */
+        SHIM_EXIT_OK = 0,
+        /* An input or output failed, or memory or descriptors ran out: a
+         * restart may cure it, so systemd restarts run after a 1. */
+        SHIM_EXIT_FAIL = 1,
+        /* Usage or configuration error (bad option, config line, zone or
+         * mapping): starting again cannot help, so systemd does not
+         * restart after a 2. */
+        SHIM_EXIT_USAGE = 2,
 };
 
 #endif

@@ -1,46 +1,32 @@
 /* SPDX-License-Identifier: MIT */
-/* smartermail-shim: argv, wiring and modes. "parse" reads files (or
- * standard input) once and writes one JSON event per record to standard
- * output; "check-config" loads a config file as "run" would, checks its
- * outputs, and prints the effective settings. Exit codes: 0 done, 1 an
- * input or output failed or memory ran out, 2 usage or configuration
- * error (systemd does not restart after a 2). */
+/* smartermail-shim: argv, wiring and modes. main() picks the command by its
+ * first argument and hands it its options: "run" (daemon/run.c), "parse"
+ * (cli/parse.c), "search" and "report" (query/), and here the small ones:
+ * "fields" lists the field names, "check-config" loads a config file as
+ * "run" would, checks its outputs, and prints the effective settings.
+ * Exit statuses are base/exit.h's. */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "base/buf.h"
-#include "core/encode_json.h"
-#include "core/event.h"
-#include "core/frame.h"
+#include "base/exit.h"
 #include "base/log.h"
-#include "core/mapping.h"
-#include "core/normalize.h"
 #include "base/options.h"
+#include "cli/parse.h"
+#include "core/mapping.h"
 #include "core/setup.h"
-#include "query/progress.h"
-#include "query/report.h"
-#include "daemon/run.h"
-#include "query/search.h"
-#include "outputs/sink.h"
-#include "core/stamp.h"
 #include "core/summary.h"
+#include "daemon/run.h"
+#include "outputs/sink.h"
+#include "query/report.h"
+#include "query/search.h"
 
 #ifndef SHIM_VERSION
 #define SHIM_VERSION "0.1.0"
 #endif
-
-#define READ_CHUNK (256u * 1024u)       /* bytes per read() */
-#define OUT_FLUSH (128u * 1024u)        /* write when this much is pending */
-#define OUT_MAX (256u * 1024u * 1024u)  /* one event can never be this large */
-
-enum { EXIT_IO = 1, EXIT_USAGE = 2 };
 
 /* The exit status for a setting, config file or mapping that failed to
  * load with r. Running out of memory (or of descriptors, or a read error)
@@ -48,22 +34,15 @@ enum { EXIT_IO = 1, EXIT_USAGE = 2 };
  * restart after a 2 (RestartPreventExitStatus=2). */
 static int load_status(int r)
 {
-        return r == -ENOMEM || r == -EMFILE || r == -ENFILE || r == -EIO ? EXIT_IO : EXIT_USAGE;
+        return r == -ENOMEM || r == -EMFILE || r == -ENFILE || r == -EIO ? SHIM_EXIT_FAIL
+                                                                          : SHIM_EXIT_USAGE;
 }
 
 struct shim {
         struct shim_opts opts;
-        struct setup p;
+        struct setup p;                 /* check-config's */
         struct keys *keys;              /* the fields command's own */
         struct mapping_set *maps;
-        struct frame *frame;
-        struct buf out;
-        char *chunk;
-        int out_failed;         /* standard output is gone: stop */
-        uint64_t records;
-        uint64_t seq;                   /* events written: records and summaries */
-        struct summary *sum;            /* NULL with --no-summaries */
-        struct progress progress;       /* parse on a terminal */
 };
 
 static void usage(FILE *f)
@@ -98,255 +77,62 @@ static void usage(FILE *f)
                 "configuration error.\n");
 }
 
-static int flush_out(struct shim *sh)
-{
-        size_t off = 0;
-
-        while (off < sh->out.len) {
-                ssize_t w = write(STDOUT_FILENO, sh->out.p + off, sh->out.len - off);
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w < 0) {
-                        sh->out_failed = 1;
-                        progress_clear(&sh->progress);
-                        log_msg(LOG_LVL_ERR, "writing to standard output: %s", strerror(errno));
-                        return -errno;
-                }
-                off += (size_t)w;
-        }
-        sh->out.len = 0;
-        return 0;
-}
-
-/* A finished summary: written like a record's event. */
-static int on_summary(struct event *ev, void *data)
-{
-        struct shim *sh = data;
-
-        if (sh->out_failed)
-                return -EPIPE;
-        ev->seq = ++sh->seq;
-        if (encode_json(ev, sh->p.enc, &sh->out) < 0) {
-                progress_clear(&sh->progress);
-                log_msg(LOG_LVL_ERR, "a summary event is too large to encode");
-                return -ENOMEM;
-        }
-        if (sh->out.len >= OUT_FLUSH)
-                return flush_out(sh);
-        return 0;
-}
-
-static int emit(struct shim *sh, struct norm_file *nf, const struct frame_record *rec)
-{
-        norm_record(&sh->p.norm, nf, rec, sh->p.ev);
-        sh->records++;
-        sh->p.ev->seq = ++sh->seq;
-        if (encode_json(sh->p.ev, sh->p.enc, &sh->out) < 0) {
-                progress_clear(&sh->progress);
-                log_msg(LOG_LVL_ERR, "%s: offset %llu: event too large to encode",
-                        nf->path ? nf->path : "-", (unsigned long long)rec->offset);
-                return -ENOMEM;
-        }
-        if (sh->sum) {
-                /* after the record: the summary follows the record that ends it */
-                summary_add(sh->sum, sh->p.ev);
-                if (sh->out_failed)
-                        return -EPIPE;
-        }
-        if (sh->out.len >= OUT_FLUSH)
-                return flush_out(sh);
-        return 0;
-}
-
-/* Today's local date, for input that has none. */
-static void today(int *y, int *mo, int *d)
-{
-        time_t now = time(NULL);
-        struct tm tm;
-
-        stamp_local_tm(now, &tm);
-        *y = tm.tm_year + 1900;
-        *mo = tm.tm_mon + 1;
-        *d = tm.tm_mday;
-}
-
-static int parse_one(struct shim *sh, const char *path)
-{
-        struct norm_file nf;
-        struct frame_record rec;
-        char type[64] = "";
-        int y = 0, mo = 0, d = 0, has_date = 0, fd, r = 0;
-        int is_stdin = strcmp(path, "-") == 0;
-
-        if (!is_stdin && norm_name_info(path, type, sizeof(type), &y, &mo, &d) == 0)
-                has_date = 1;
-        if (sh->opts.type[0])
-                snprintf(type, sizeof(type), "%s", sh->opts.type);
-        if (sh->opts.date[0]) {
-                stamp_parse_date(sh->opts.date, strlen(sh->opts.date), &y, &mo, &d);
-                has_date = 1;
-        }
-        fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-                r = -errno;
-                progress_clear(&sh->progress);
-                log_msg(LOG_LVL_ERR, "%s: %s", path, strerror(-r));
-                return r;
-        }
-        if (!type[0] || !has_date)
-                progress_clear(&sh->progress);
-        if (!type[0])
-                log_msg(LOG_LVL_WARNING, "%s: the name does not say the log type "
-                        "(YYYY.MM.DD-TYPE.log); reading it with the generic rules (--type sets it)",
-                        path);
-        if (!has_date) {
-                struct stat st;
-                struct tm tm;
-
-                if (!is_stdin && fstat(fd, &st) == 0 && stamp_local_tm(st.st_mtime, &tm) == 0) {
-                        y = tm.tm_year + 1900;
-                        mo = tm.tm_mon + 1;
-                        d = tm.tm_mday;
-                } else {
-                        today(&y, &mo, &d);
-                }
-                log_msg(LOG_LVL_WARNING, "%s: no date in the name; lines without one are "
-                        "dated %04d.%02d.%02d (--date sets it)", path, y, mo, d);
-        }
-        norm_file_init(&nf, &sh->p.norm, is_stdin ? NULL : path, type, 1, y, mo, d);
-        frame_reset(sh->frame, 0);
-        for (;;) {
-                ssize_t got = read(fd, sh->chunk, READ_CHUNK);
-
-                if (got < 0 && errno == EINTR)
-                        continue;
-                if (got < 0) {
-                        r = -errno;
-                        progress_clear(&sh->progress);
-                        log_msg(LOG_LVL_ERR, "%s: read: %s", path, strerror(-r));
-                        break;
-                }
-                if (got == 0)
-                        break;
-                progress_bytes(&sh->progress, (uint64_t)got);
-                frame_feed(sh->frame, sh->chunk, (size_t)got);
-                while (frame_next(sh->frame, &rec))
-                        if ((r = emit(sh, &nf, &rec)) < 0)
-                                goto out;
-        }
-        while (frame_flush(sh->frame, 1, &rec))
-                if ((r = emit(sh, &nf, &rec)) < 0)
-                        break;
-out:
-        if (!is_stdin)
-                close(fd);
-        return r;
-}
-
-static int setup(struct shim *sh)
-{
-        int r;
-
-        if (sh->opts.date[0]) {
-                int y, mo, d;
-                if (stamp_parse_date(sh->opts.date, strlen(sh->opts.date), &y, &mo, &d) < 0 ||
-                    !stamp_date_valid(y, mo, d)) {
-                        log_msg(LOG_LVL_ERR, "--date: '%s' is not a date YYYY.MM.DD", sh->opts.date);
-                        return EXIT_USAGE;
-                }
-        }
-        r = setup_init(&sh->p, &sh->opts);
-        if (r < 0)
-                return r == -ENOMEM ? EXIT_IO : EXIT_USAGE;
-        sh->frame = frame_new(sh->opts.max_record_bytes);
-        sh->chunk = malloc(READ_CHUNK);
-        buf_init(&sh->out, OUT_MAX);
-        if (!sh->frame || !sh->chunk || buf_reserve(&sh->out, OUT_FLUSH * 2) < 0) {
-                log_msg(LOG_LVL_ERR, "out of memory");
-                return EXIT_IO;
-        }
-        if (sh->opts.summaries) {
-                struct summary_cfg cfg = {
-                        .max_open = sh->opts.summary_max_open,
-                        .idle_ms = (int64_t)sh->opts.summary_idle_timeout_s * 1000,
-                        .host_name = sh->p.host,
-                        .zone = sh->p.tz.zone,
-                };
-                if (summary_new(&sh->sum, sh->p.keys, &cfg, on_summary, sh) < 0) {
-                        log_msg(LOG_LVL_ERR, "out of memory");
-                        return EXIT_IO;
-                }
-        }
-        return 0;
-}
-
-static void teardown(struct shim *sh)
-{
-        summary_free(sh->sum);
-        buf_done(&sh->out);
-        free(sh->chunk);
-        frame_free(sh->frame);
-        setup_done(&sh->p);
-        mapping_free(sh->maps);
-        keys_free(sh->keys);
-        opts_free(&sh->opts);
-}
-
-/* The inputs' total size for the progress line; 0 when one has no size
- * known in advance (standard input, a pipe, a file that is not there). */
-static uint64_t inputs_size(int n, char **paths)
-{
-        uint64_t total = 0;
-        struct stat st;
-
-        for (int i = 0; i < n; i++) {
-                if (strcmp(paths[i], "-") == 0 || stat(paths[i], &st) < 0 || !S_ISREG(st.st_mode))
-                        return 0;
-                total += (uint64_t)st.st_size;
-        }
-        return total;
-}
-
-static int cmd_parse(struct shim *sh, int argc, char **argv)
+/* A command's options (mode), --help and --verbose. Returns 1 to go on with
+ * the arguments from argv[*ret_first], or 0 when the command is done (help
+ * printed, or a bad option reported) with its exit status in *ret_status. */
+static int command_options(struct shim *sh, unsigned mode, int argc, char **argv,
+                           int *ret_first, int *ret_status)
 {
         struct diag err = { 0 };
-        int first, r, status = 0;
+        int first = opts_parse(&sh->opts, mode, argc, argv, &err);
 
-        first = opts_parse(&sh->opts, MODE_PARSE, argc, argv, &err);
         if (first < 0) {
                 diag_print(&err);
-                return load_status(first);
+                *ret_status = load_status(first);
+                return 0;
         }
         if (sh->opts.help) {
-                usage(stdout);
+                if (mode == MODE_SEARCH || mode == MODE_REPORT) {
+                        printf("Usage: smartermail-shim %s\n\nOptions:\n", mode == MODE_SEARCH
+                               ? "search [OPTIONS] STRING [FILE...]" : "report [OPTIONS] [FILE...]");
+                        opts_help(stdout, mode);
+                } else {
+                        usage(stdout);
+                }
+                *ret_status = SHIM_EXIT_OK;
                 return 0;
         }
         if (sh->opts.verbose)
                 log_max_level = LOG_LVL_INFO;
-        if (first >= argc) {
-                log_msg(LOG_LVL_ERR, "parse: no FILE given (use - for standard input; see --help)");
-                return EXIT_USAGE;
-        }
-        r = setup(sh);
-        if (r)
-                return r;
-        progress_start(&sh->progress, "parse", (unsigned)(argc - first),
-                       inputs_size(argc - first, argv + first), 0);
-        for (int i = first; i < argc; i++) {
-                /* a bad input file is reported and the others still read */
-                if (parse_one(sh, argv[i]) < 0)
-                        status = EXIT_IO;
-                progress_file_done(&sh->progress);
-                if (sh->out_failed)
-                        break;
-        }
-        if (sh->sum && !sh->out_failed)
-                summary_flush_all(sh->sum, SUMMARY_END_INPUT);
-        progress_end(&sh->progress);
-        if (sh->out_failed || flush_out(sh) < 0)
-                return EXIT_IO;
-        log_msg(LOG_LVL_INFO, "%llu records", (unsigned long long)sh->records);
-        return status;
+        *ret_first = first;
+        return 1;
+}
+
+static int cmd_parse(struct shim *sh, int argc, char **argv)
+{
+        int first, status;
+
+        if (!command_options(sh, MODE_PARSE, argc, argv, &first, &status))
+                return status;
+        return parse_main(&sh->opts, argc - first, argv + first);
+}
+
+static int cmd_search(struct shim *sh, int argc, char **argv)
+{
+        int first, status;
+
+        if (!command_options(sh, MODE_SEARCH, argc, argv, &first, &status))
+                return status;
+        return search_main(&sh->opts, argc - first, argv + first, stdout);
+}
+
+static int cmd_report(struct shim *sh, int argc, char **argv)
+{
+        int first, status;
+
+        if (!command_options(sh, MODE_REPORT, argc, argv, &first, &status))
+                return status;
+        return report_main(&sh->opts, argc - first, argv + first, stdout);
 }
 
 /* The value of --config/-c in argv, if any (read before the other options,
@@ -393,30 +179,20 @@ static int check_outputs(struct shim *sh)
 
 static int cmd_run(struct shim *sh, int argc, char **argv)
 {
-        struct diag err = { 0 };
         const char *cfg = find_config(argc, argv);
         int first, r;
 
         if (cfg && (r = load_config(sh, cfg, "not started")))
                 return r;
-        first = opts_parse(&sh->opts, MODE_RUN, argc, argv, &err);
-        if (first < 0) {
-                diag_print(&err);
-                return load_status(first);
-        }
-        if (sh->opts.help) {
-                usage(stdout);
-                return 0;
-        }
+        if (!command_options(sh, MODE_RUN, argc, argv, &first, &r))
+                return r;
         if (first < argc) {
                 log_msg(LOG_LVL_ERR, "run: unexpected argument '%s' (see --help)", argv[first]);
-                return EXIT_USAGE;
+                return SHIM_EXIT_USAGE;
         }
-        if (sh->opts.verbose)
-                log_max_level = LOG_LVL_INFO;
         /* a bad output setting stops here, before any output connects */
         if ((r = check_outputs(sh))) {
-                if (r == EXIT_USAGE)
+                if (r == SHIM_EXIT_USAGE)
                         log_msg(LOG_LVL_ERR, "run: not started (the outputs' settings, above)");
                 return r;
         }
@@ -424,7 +200,7 @@ static int cmd_run(struct shim *sh, int argc, char **argv)
                 log_msg(LOG_LVL_ERR, "run: refusing to run as root: the daemon needs only read "
                         "access to the logs and its state directory (run it as its own user, as "
                         "the systemd unit does, or pass --allow-root)");
-                return EXIT_USAGE;
+                return SHIM_EXIT_USAGE;
         }
         return run_main(&sh->opts, argv[0]);
 }
@@ -444,7 +220,7 @@ static int cmd_check_config(struct shim *sh, int argc, char **argv)
         }
         if (argc != 2) {
                 log_msg(LOG_LVL_ERR, "check-config: give exactly one config FILE (see --help)");
-                return EXIT_USAGE;
+                return SHIM_EXIT_USAGE;
         }
         path = argv[1];
         if ((r = load_config(sh, path, "not valid")))
@@ -457,11 +233,11 @@ static int cmd_check_config(struct shim *sh, int argc, char **argv)
                 status = load_status(r);
         } else if ((r = setup_init(&sh->p, &sh->opts)) < 0) {
                 if (r == -ENOMEM)
-                        return EXIT_IO;         /* setup_init said so */
-                status = EXIT_USAGE;
+                        return SHIM_EXIT_FAIL;         /* setup_init said so */
+                status = SHIM_EXIT_USAGE;
         }
         /* the outputs too, whatever the mappings did: every problem at once */
-        if ((r = check_outputs(sh)) == EXIT_IO)
+        if ((r = check_outputs(sh)) == SHIM_EXIT_FAIL)
                 return r;
         if (status || r) {
                 log_msg(LOG_LVL_ERR, "%s: the settings load, but run would not start (above)",
@@ -470,7 +246,7 @@ static int cmd_check_config(struct shim *sh, int argc, char **argv)
         }
         printf("# %s: no problems found. The effective settings, defaults included:\n", path);
         opts_dump(stdout, &sh->opts);
-        return fflush(stdout) == 0 ? 0 : EXIT_IO;
+        return fflush(stdout) == 0 ? 0 : SHIM_EXIT_FAIL;
 }
 
 /* Load the mappings only, and list every field name in output order. */
@@ -480,20 +256,14 @@ static int cmd_fields(struct shim *sh, int argc, char **argv)
         struct diag err = { 0 };
         const char *dir;
         const struct key *sorted[KEYS_MAX];
-        int r;
+        int first, r;
 
-        if ((r = opts_parse(&sh->opts, MODE_FIELDS, argc, argv, &err)) < 0) {
-                diag_print(&err);
-                return load_status(r);
-        }
-        if (sh->opts.help) {
-                usage(stdout);
-                return 0;
-        }
+        if (!command_options(sh, MODE_FIELDS, argc, argv, &first, &r))
+                return r;
         sh->keys = keys_new();
         if (!sh->keys || summary_keys_register(sh->keys) < 0) {
                 log_msg(LOG_LVL_ERR, "out of memory");
-                return EXIT_IO;
+                return SHIM_EXIT_FAIL;
         }
         dir = setup_mappings_dir(sh->opts.mappings, tmp, sizeof(tmp));
         r = mapping_load(&sh->maps, dir, sh->keys, 1, &err);
@@ -506,7 +276,7 @@ static int cmd_fields(struct shim *sh, int argc, char **argv)
         if (keys_finish(sh->keys, &err) < 0) {
                 err.file = dir;
                 diag_print(&err);
-                return EXIT_USAGE;
+                return SHIM_EXIT_USAGE;
         }
         for (unsigned i = 0; i < sh->keys->n; i++)
                 sorted[sh->keys->k[i].rank] = &sh->keys->k[i];
@@ -515,71 +285,71 @@ static int cmd_fields(struct shim *sh, int argc, char **argv)
         return 0;
 }
 
-/* search and report: their options, then their own module. */
-static int cmd_query(struct shim *sh, unsigned mode, int argc, char **argv)
-{
-        struct diag err = { 0 };
-        int first = opts_parse(&sh->opts, mode, argc, argv, &err);
+struct command {
+        const char *name;
+        int (*run)(struct shim *sh, int argc, char **argv);
+};
 
-        if (first < 0) {
-                diag_print(&err);
-                return load_status(first);
-        }
-        if (sh->opts.help) {
-                printf("Usage: smartermail-shim %s\n\nOptions:\n", mode == MODE_SEARCH
-                       ? "search [OPTIONS] STRING [FILE...]" : "report [OPTIONS] [FILE...]");
-                opts_help(stdout, mode);
+static const struct command commands[] = {
+        { "run", cmd_run },
+        { "parse", cmd_parse },
+        { "search", cmd_search },
+        { "report", cmd_report },
+        { "fields", cmd_fields },
+        { "check-config", cmd_check_config },
+};
+
+/* The arguments that print something and exit: --help, --version and the
+ * generated documentation (make man, docs-check, deploy-regen). Returns 1
+ * with the exit status in *ret_status when argv is one of them. */
+static int info_command(int argc, char **argv, int *ret_status)
+{
+        const char *a = argv[1];
+        int status = SHIM_EXIT_OK;
+
+        if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+                usage(stdout);
+        else if (!strcmp(a, "--version"))
+                printf("smartermail-shim %s\n", SHIM_VERSION);
+        else if (!strcmp(a, "--options-markdown"))
+                opts_markdown(stdout);
+        else if (argc == 2 && !strcmp(a, "--config-template"))
+                opts_config_template(stdout);
+        else if (argc == 3 && !strcmp(a, "--man-options"))
+                status = opts_man(stdout, atoi(argv[2])) < 0 ? SHIM_EXIT_USAGE : SHIM_EXIT_OK;
+        else
                 return 0;
-        }
-        if (sh->opts.verbose)
-                log_max_level = LOG_LVL_INFO;
-        if (mode == MODE_SEARCH)
-                return search_main(&sh->opts, argc - first, argv + first, stdout);
-        return report_main(&sh->opts, argc - first, argv + first, stdout);
+        *ret_status = status;
+        return 1;
+}
+
+static void teardown(struct shim *sh)
+{
+        setup_done(&sh->p);
+        mapping_free(sh->maps);
+        keys_free(sh->keys);
+        opts_free(&sh->opts);
 }
 
 int main(int argc, char **argv)
 {
         struct shim sh;
-        int r;
+        int r = SHIM_EXIT_USAGE;
+        size_t i;
 
         memset(&sh, 0, sizeof(sh));
         if (opts_defaults(&sh.opts) < 0) {
                 log_msg(LOG_LVL_ERR, "out of memory");
                 opts_free(&sh.opts);    /* the defaults set before it */
-                return EXIT_IO;
+                return SHIM_EXIT_FAIL;
         }
-        if (argc >= 2 && strcmp(argv[1], "parse") == 0) {
-                r = cmd_parse(&sh, argc - 1, argv + 1);
-        } else if (argc >= 2 && strcmp(argv[1], "run") == 0) {
-                r = cmd_run(&sh, argc - 1, argv + 1);
-        } else if (argc >= 2 && strcmp(argv[1], "search") == 0) {
-                r = cmd_query(&sh, MODE_SEARCH, argc - 1, argv + 1);
-        } else if (argc >= 2 && strcmp(argv[1], "report") == 0) {
-                r = cmd_query(&sh, MODE_REPORT, argc - 1, argv + 1);
-        } else if (argc >= 2 && strcmp(argv[1], "fields") == 0) {
-                r = cmd_fields(&sh, argc - 1, argv + 1);
-        } else if (argc >= 2 && strcmp(argv[1], "check-config") == 0) {
-                r = cmd_check_config(&sh, argc - 1, argv + 1);
-        } else if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-                usage(stdout);
-                r = 0;
-        } else if (argc >= 2 && !strcmp(argv[1], "--version")) {
-                printf("smartermail-shim %s\n", SHIM_VERSION);
-                r = 0;
-        } else if (argc >= 2 && !strcmp(argv[1], "--options-markdown")) {
-                opts_markdown(stdout);
-                r = 0;
-        } else if (argc == 2 && !strcmp(argv[1], "--config-template")) {
-                opts_config_template(stdout);
-                r = 0;
-        } else if (argc == 3 && !strcmp(argv[1], "--man-options")) {
-                /* the generated part of the man pages (make man) */
-                r = opts_man(stdout, atoi(argv[2])) < 0 ? EXIT_USAGE : 0;
-        } else {
+        for (i = 0; argc >= 2 && i < sizeof(commands) / sizeof(commands[0]); i++)
+                if (!strcmp(argv[1], commands[i].name))
+                        break;
+        if (argc >= 2 && i < sizeof(commands) / sizeof(commands[0]))
+                r = commands[i].run(&sh, argc - 1, argv + 1);
+        else if (argc < 2 || !info_command(argc, argv, &r))
                 usage(stderr);
-                r = EXIT_USAGE;
-        }
         teardown(&sh);
         return r;
 }

@@ -110,3 +110,13 @@ void setup_done(struct setup *p)
         p->maps = NULL;
         p->keys = NULL;
 }
+
+struct summary_cfg setup_summary_cfg(const struct setup *p, const struct shim_opts *o)
+{
+        return (struct summary_cfg){
+                .max_open = o->summary_max_open,
+                .idle_ms = (int64_t)o->summary_idle_timeout_s * 1000,
+                .host_name = p->host,
+                .zone = p->tz.zone,
+        };
+}

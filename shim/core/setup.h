@@ -11,6 +11,7 @@
 #include "core/normalize.h"
 #include "base/options.h"
 #include "core/stamp.h"
+#include "core/summary.h"
 
 struct setup {
         struct tz_conv tz;
@@ -31,5 +32,11 @@ const char *setup_mappings_dir(const char *given, char *tmp, size_t n);
  * mappings: exit 2) or -ENOMEM. */
 int setup_init(struct setup *p, const struct shim_opts *o);
 void setup_done(struct setup *p);
+
+/* The summary table's settings for a built p: its host name and zone, and
+ * the limits of o (--summary-max-open, --summary-idle-timeout). A command
+ * with limits of its own (report, search --trace) sets them after. The
+ * strings point into p: summary_new's table must not outlive it. */
+struct summary_cfg setup_summary_cfg(const struct setup *p, const struct shim_opts *o);
 
 #endif

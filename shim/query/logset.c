@@ -326,38 +326,57 @@ static int digits(const char *p, size_t n, int *ret)
         return 0;
 }
 
-int logset_parse_when(const char *s, int is_end, int64_t today_day, int64_t *ret_ms)
+/* "YYYY-MM-DD", "YYYY.MM.DD" or "YYYY/MM/DD" at the start of s: its day. */
+static int parse_day(const char *s, size_t n, int64_t *ret_day)
 {
-        int y, mo, d, h = 0, mi = 0, sec = 0;
-        int64_t day, span_ms = 86400000;
-        size_t n = strlen(s), i;
+        int y, mo, d;
 
-        if (!strcmp(s, "today") || !strcmp(s, "yesterday")) {
-                day = today_day - (s[0] == 'y');
-                *ret_ms = day * 86400000 + (is_end ? span_ms - 1 : 0);
-                return 0;
-        }
         if (n < 10 || (s[4] != '-' && s[4] != '.' && s[4] != '/') || s[7] != s[4] ||
             digits(s, 4, &y) || digits(s + 5, 2, &mo) || digits(s + 8, 2, &d) ||
             !stamp_date_valid(y, mo, d))
                 return -EINVAL;
-        day = stamp_days_from_civil(y, mo, d);
-        i = 10;
-        if (i < n) {
-                if ((s[i] != ' ' && s[i] != 'T') || n < i + 6 || s[i + 3] != ':' ||
-                    digits(s + i + 1, 2, &h) || digits(s + i + 4, 2, &mi) || h > 23 || mi > 59)
-                        return -EINVAL;
-                span_ms = 60000;
-                i += 6;
-                if (i < n) {
-                        if (n != i + 3 || s[i] != ':' || digits(s + i + 1, 2, &sec) || sec > 59)
-                                return -EINVAL;
-                        span_ms = 1000;
-                        i += 3;
-                }
+        *ret_day = stamp_days_from_civil(y, mo, d);
+        return 0;
+}
+
+/* What follows the date: nothing (the whole day), " HH:MM" or "THH:MM"
+ * (that minute), then ":SS" (that second). ret_ms: since midnight;
+ * ret_span_ms: the length of the precision given. */
+static int parse_time(const char *s, size_t n, int64_t *ret_ms, int64_t *ret_span_ms)
+{
+        int h, mi, sec = 0;
+
+        if (n == 0) {
+                *ret_ms = 0;
+                *ret_span_ms = 86400000;
+                return 0;
         }
-        *ret_ms = day * 86400000 + ((int64_t)h * 3600 + mi * 60 + sec) * 1000 +
-                  (is_end ? span_ms - 1 : 0);
+        if ((s[0] != ' ' && s[0] != 'T') || n < 6 || s[3] != ':' || digits(s + 1, 2, &h) ||
+            digits(s + 4, 2, &mi) || h > 23 || mi > 59)
+                return -EINVAL;
+        *ret_span_ms = 60000;
+        if (n > 6) {
+                if (n != 9 || s[6] != ':' || digits(s + 7, 2, &sec) || sec > 59)
+                        return -EINVAL;
+                *ret_span_ms = 1000;
+        }
+        *ret_ms = ((int64_t)h * 3600 + mi * 60 + sec) * 1000;
+        return 0;
+}
+
+int logset_parse_when(const char *s, int is_end, int64_t today_day, int64_t *ret_ms)
+{
+        int64_t day, tod_ms, span_ms;
+        size_t n = strlen(s);
+
+        if (!strcmp(s, "today") || !strcmp(s, "yesterday")) {
+                day = today_day - (s[0] == 'y');
+                tod_ms = 0;
+                span_ms = 86400000;
+        } else if (parse_day(s, n, &day) < 0 || parse_time(s + 10, n - 10, &tod_ms, &span_ms) < 0) {
+                return -EINVAL;
+        }
+        *ret_ms = day * 86400000 + tod_ms + (is_end ? span_ms - 1 : 0);
         return 0;
 }
 

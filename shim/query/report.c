@@ -14,12 +14,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/encode_json.h"
+#include "base/exit.h"
 #include "query/report_int.h"
-#include "query/search_int.h"
+#include "query/scan.h"
 #include "core/stamp.h"
-
-enum { EXIT_IO = 1, EXIT_USAGE = 2 };
 
 const char *const report_class_names[RC__COUNT] = {
         [RC_DELIVERED] = "delivered", [RC_DEFERRED] = "deferred", [RC_BOUNCED] = "bounced",
@@ -64,7 +62,7 @@ static const struct {
 };
 
 struct report {
-        struct search s;
+        struct scan s;
         const struct shim_opts *o;
         struct summary *sum;
         unsigned k[RK__COUNT];
@@ -290,207 +288,26 @@ static int on_summary(struct event *ev, void *data)
 
 static int read_file(struct report *rp, const struct logset_file *f)
 {
-        struct search *s = &rp->s;
-        struct sfile sf;
+        struct scan *s = &rp->s;
+        struct scan_file sf;
         struct frame_record rec;
         size_t roll;
 
-        if (search_open(s, &sf, f) < 0)
+        if (scan_open(s, &sf, f) < 0)
                 return -EIO;
         rp->d.tot.files++;
         roll = logset_rollover(sf.d.p, sf.d.len);
-        frame_reset(s->frame, 0);
-        frame_feed(s->frame, sf.d.p, sf.d.len);
-        while (frame_next(s->frame, &rec) || frame_flush(s->frame, 1, &rec)) {
-                if (!search_in_range(s, &sf, rec.offset))
+        reader_buffer(s->rd, sf.d.p, sf.d.len, 0);
+        while (reader_next(s->rd, &rec)) {
+                if (!scan_in_range(s, &sf, rec.offset))
                         continue;
                 norm_record(&s->p.norm, &sf.nf[rec.offset >= roll], &rec, s->p.ev);
                 take_record(rp, s->p.ev);
                 summary_add(rp->sum, s->p.ev);
         }
         summary_flush_all(rp->sum, SUMMARY_END_INPUT);
-        search_close(&sf);
+        scan_close(&sf);
         return 0;
-}
-
-/* ---- output: text --------------------------------------------------------------- */
-
-static void text_list(FILE *o, const struct report_list *l)
-{
-        fprintf(o, "\n%s\n", l->title);
-        for (size_t i = 0; l->title[i]; i++)
-                fputc('-', o);
-        fputc('\n', o);
-        if (!l->n) {
-                fprintf(o, "  (none)\n");
-                return;
-        }
-        for (size_t i = 0; i < l->n; i++)
-                fprintf(o, "  %8" PRIu64 "  %s\n", l->rows[i].n, l->rows[i].key);
-        if (l->distinct > l->n)
-                fprintf(o, "  (%zu more)\n", l->distinct - l->n);
-}
-
-static void text_bar(FILE *o, uint64_t v, uint64_t max, int width, char c)
-{
-        int w = max ? (int)((v * (uint64_t)width + max - 1) / max) : 0;
-
-        for (int i = 0; i < width; i++)
-                fputc(i < w ? c : ' ', o);
-}
-
-static void text_report(FILE *o, const struct report_data *d)
-{
-        const struct report_totals *t = &d->tot;
-        uint64_t max = 0;
-
-        fprintf(o, "SmarterMail report: %s (zone %s)\n", d->range, d->zone);
-        fprintf(o, "%" PRIu64 " files, %" PRIu64 " records\n\n", t->files, t->records);
-        fprintf(o, "Grand totals\n------------\n");
-        fprintf(o, "  %8" PRIu64 "  messages received (SMTP)\n", t->received);
-        fprintf(o, "  %8" PRIu64 "  SMTP sessions (%" PRIu64 " blocked, %" PRIu64
-                " failed authentication, %" PRIu64 " rejected)\n", t->smtp_sessions,
-                t->blocked_sessions, t->auth_failed_sessions, t->rejected_sessions);
-        fprintf(o, "  %8" PRIu64 "  deliveries\n", t->deliveries);
-        for (int i = 0; i < RC__COUNT; i++)
-                fprintf(o, "  %8" PRIu64 "    %s\n", t->klass[i], report_class_names[i]);
-        fprintf(o, "  %8" PRIu64 "  authentication failures\n", t->auth_failures);
-        fprintf(o, "  %8" PRIu64 "  IDS blocks\n", t->ids_blocks);
-        for (int h = 0; h < 24; h++) {
-                if (d->hour_recv[h] > max)
-                        max = d->hour_recv[h];
-                if (d->hour_dlv[h] > max)
-                        max = d->hour_dlv[h];
-        }
-        fprintf(o, "\nTraffic per hour (local time)\n-----------------------------\n"
-                   "  hour  %-24s %8s  %-24s %8s\n", "received", "", "delivered", "");
-        for (int h = 0; h < 24; h++) {
-                fprintf(o, "  %02d    ", h);
-                text_bar(o, d->hour_recv[h], max, 24, '#');
-                fprintf(o, " %8" PRIu64 "  ", d->hour_recv[h]);
-                text_bar(o, d->hour_dlv[h], max, 24, '=');
-                fprintf(o, " %8" PRIu64 "\n", d->hour_dlv[h]);
-        }
-        if (d->ndays > 1) {
-                fprintf(o, "\nMessages received per day\n-------------------------\n");
-                for (size_t i = 0; i < d->ndays; i++)
-                        fprintf(o, "  %s  %8" PRIu64 "\n", d->days[i].key, d->days[i].n);
-        }
-        for (int l = 0; l < RL__COUNT; l++)
-                text_list(o, &d->lists[l]);
-        fprintf(o, "\nSlowest deliveries\n------------------\n");
-        if (!d->nslow)
-                fprintf(o, "  (none)\n");
-        for (size_t i = 0; i < d->nslow; i++) {
-                const struct report_slow *s = &d->slow[i];
-                fprintf(o, "  %8.1f s  %s  %s  %s -> %s  %s\n", (double)s->ms / 1000.0, s->when,
-                        s->id, s->from[0] ? s->from : "-", s->to[0] ? s->to : "-",
-                        s->status[0] ? s->status : "-");
-        }
-}
-
-/* ---- output: JSON ---------------------------------------------------------------- */
-
-static void json_str(struct buf *b, const char *p)
-{
-        buf_putc(b, '"');
-        json_escape(b, p, strlen(p));
-        buf_putc(b, '"');
-}
-
-static void json_u64(struct buf *b, const char *key, uint64_t v, int comma)
-{
-        if (comma)
-                buf_putc(b, ',');
-        json_str(b, key);
-        buf_putc(b, ':');
-        buf_int(b, (long long)v);
-}
-
-static void json_rows(struct buf *b, const struct tally_row *rows, size_t n)
-{
-        buf_putc(b, '[');
-        for (size_t i = 0; i < n; i++) {
-                if (i)
-                        buf_putc(b, ',');
-                buf_lit(b, "{\"key\":");
-                json_str(b, rows[i].key);
-                buf_lit(b, ",\"count\":");
-                buf_int(b, (long long)rows[i].n);
-                buf_putc(b, '}');
-        }
-        buf_putc(b, ']');
-}
-
-static int json_report(FILE *o, const struct report_data *d)
-{
-        const struct report_totals *t = &d->tot;
-        struct buf b;
-        int r = 0;
-
-        buf_init(&b, 64u << 20);
-        buf_lit(&b, "{\"range\":");
-        json_str(&b, d->range);
-        buf_lit(&b, ",\"timezone\":");
-        json_str(&b, d->zone);
-        buf_lit(&b, ",\"totals\":{");
-        json_u64(&b, "files", t->files, 0);
-        json_u64(&b, "records", t->records, 1);
-        json_u64(&b, "messages_received", t->received, 1);
-        json_u64(&b, "smtp_sessions", t->smtp_sessions, 1);
-        json_u64(&b, "smtp_sessions_blocked", t->blocked_sessions, 1);
-        json_u64(&b, "smtp_sessions_auth_failed", t->auth_failed_sessions, 1);
-        json_u64(&b, "smtp_sessions_rejected", t->rejected_sessions, 1);
-        json_u64(&b, "deliveries", t->deliveries, 1);
-        for (int i = 0; i < RC__COUNT; i++)
-                json_u64(&b, report_class_names[i], t->klass[i], 1);
-        json_u64(&b, "auth_failures", t->auth_failures, 1);
-        json_u64(&b, "ids_blocks", t->ids_blocks, 1);
-        buf_lit(&b, "},\"per_hour\":{\"received\":[");
-        for (int h = 0; h < 24; h++) {
-                if (h)
-                        buf_putc(&b, ',');
-                buf_int(&b, (long long)d->hour_recv[h]);
-        }
-        buf_lit(&b, "],\"delivered\":[");
-        for (int h = 0; h < 24; h++) {
-                if (h)
-                        buf_putc(&b, ',');
-                buf_int(&b, (long long)d->hour_dlv[h]);
-        }
-        buf_lit(&b, "]},\"per_day\":");
-        json_rows(&b, d->days, d->ndays);
-        for (int l = 0; l < RL__COUNT; l++) {
-                buf_putc(&b, ',');
-                json_str(&b, d->lists[l].name);
-                buf_putc(&b, ':');
-                json_rows(&b, d->lists[l].rows, d->lists[l].n);
-        }
-        buf_lit(&b, ",\"slowest_deliveries\":[");
-        for (size_t i = 0; i < d->nslow; i++) {
-                const struct report_slow *s = &d->slow[i];
-
-                if (i)
-                        buf_putc(&b, ',');
-                buf_lit(&b, "{\"id\":");
-                json_str(&b, s->id);
-                buf_lit(&b, ",\"start\":");
-                json_str(&b, s->when);
-                buf_lit(&b, ",\"duration_ms\":");
-                buf_int(&b, s->ms);
-                buf_lit(&b, ",\"from\":");
-                json_str(&b, s->from);
-                buf_lit(&b, ",\"to\":");
-                json_str(&b, s->to);
-                buf_lit(&b, ",\"status\":");
-                json_str(&b, s->status);
-                buf_putc(&b, '}');
-        }
-        buf_lit(&b, "]}\n");
-        if (b.failed || fwrite(b.p, 1, b.len, o) != b.len)
-                r = -EIO;
-        buf_done(&b);
-        return r;
 }
 
 /* ---- the command ------------------------------------------------------------------ */
@@ -561,37 +378,38 @@ static int finish(struct report *rp)
 static int setup(struct report *rp, const struct shim_opts *o, int argc, char **argv)
 {
         struct summary_cfg cfg;
-        int st = search_setup(&rp->s, o, argc, argv), r;
+        int st = scan_setup(&rp->s, o, argc, argv), r;
 
         if (st)
                 return st;
         rp->s.have_p = 1;       /* setup_done also undoes a failed init */
         if ((r = setup_init(&rp->s.p, o)) < 0)
-                return r == -ENOMEM ? EXIT_IO : EXIT_USAGE;
+                return r == -ENOMEM ? SHIM_EXIT_FAIL : SHIM_EXIT_USAGE;
         for (int i = 0; i < RK__COUNT; i++) {
                 int id = keys_find(rp->s.p.keys, rk_names[i]);
                 if (id < 0) {
                         log_msg(LOG_LVL_ERR, "report: the mappings in %s do not set %s",
                                 rp->s.p.mappings_dir, rk_names[i]);
-                        return EXIT_USAGE;
+                        return SHIM_EXIT_USAGE;
                 }
                 rp->k[i] = (unsigned)id;
         }
         snprintf(rp->d.zone, sizeof(rp->d.zone), "%s", rp->s.p.tz.zone[0] ? rp->s.p.tz.zone
                                                                           : "system");
-        cfg = (struct summary_cfg){ .max_open = SUMMARY_MAX_OPEN_DEFAULT * 10,
-                                    .idle_ms = (int64_t)SUMMARY_IDLE_S_DEFAULT * 1000,
-                                    .host_name = rp->s.p.host, .zone = rp->s.p.tz.zone };
+        /* a range of days at once: room for ten times the sessions */
+        cfg = setup_summary_cfg(&rp->s.p, o);
+        cfg.max_open = SUMMARY_MAX_OPEN_DEFAULT * 10;
+        cfg.idle_ms = (int64_t)SUMMARY_IDLE_S_DEFAULT * 1000;
         if (summary_new(&rp->sum, rp->s.p.keys, &cfg, on_summary, rp) < 0)
-                return EXIT_IO;
+                return SHIM_EXIT_FAIL;
         for (int l = 0; l < RL__COUNT; l++)
                 if (!(rp->t[l] = tally_new()))
-                        return EXIT_IO;
+                        return SHIM_EXIT_FAIL;
         rp->days = tally_new();
         rp->slow = calloc(o->top, sizeof(*rp->slow));
-        rp->s.frame = frame_new(o->max_record_bytes);
-        if (!rp->days || !rp->slow || !rp->s.frame)
-                return EXIT_IO;
+        rp->s.rd = reader_new(o->max_record_bytes, 0);
+        if (!rp->days || !rp->slow || !rp->s.rd)
+                return SHIM_EXIT_FAIL;
         range_text(rp);
         return 0;
 }
@@ -602,7 +420,7 @@ int report_main(const struct shim_opts *o, int argc, char **argv, FILE *out)
         int status;
 
         if (!rp)
-                return EXIT_IO;
+                return SHIM_EXIT_FAIL;
         rp->o = o;
         rp->s.o = o;
         rp->s.out = out;
@@ -614,23 +432,23 @@ int report_main(const struct shim_opts *o, int argc, char **argv, FILE *out)
                         argc > 0 ? "the files given" : o->logs);
         for (size_t i = 0; i < rp->s.ls.n; i++)
                 if (read_file(rp, &rp->s.ls.f[i]) < 0)
-                        status = EXIT_IO;
+                        status = SHIM_EXIT_FAIL;
         if (finish(rp) < 0 || rp->oom) {
                 log_msg(LOG_LVL_ERR, "report: out of memory");
-                status = EXIT_IO;
+                status = SHIM_EXIT_FAIL;
                 goto out;
         }
         if (o->json) {
-                if (json_report(out, &rp->d) < 0)
-                        status = EXIT_IO;
+                if (report_json_write(out, &rp->d) < 0)
+                        status = SHIM_EXIT_FAIL;
         } else {
-                text_report(out, &rp->d);
+                report_text_write(out, &rp->d);
         }
         if (o->html[0] && report_html_write(&rp->d, o->html) < 0)
-                status = EXIT_IO;
+                status = SHIM_EXIT_FAIL;
         if (fflush(out) != 0) {
                 log_msg(LOG_LVL_ERR, "writing the report: %s", strerror(errno));
-                status = EXIT_IO;
+                status = SHIM_EXIT_FAIL;
         }
 out:
         for (int l = 0; l < RL__COUNT; l++) {
@@ -641,10 +459,7 @@ out:
         free(rp->d.days);
         free(rp->slow);
         summary_free(rp->sum);
-        frame_free(rp->s.frame);
-        if (rp->s.have_p)
-                setup_done(&rp->s.p);
-        logset_done(&rp->s.ls);
+        scan_done(&rp->s);
         free(rp);
         return status;
 }

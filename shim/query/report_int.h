@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The report's numbers, as report.c hands them to its renderers. */
+/* The report's numbers, as report.c hands them to its renderers
+ * (report_text.c, report_html.c). */
 #ifndef SHIM_REPORT_INT_H
 #define SHIM_REPORT_INT_H
 
@@ -56,6 +57,13 @@ struct report_data {
 };
 
 extern const char *const report_class_names[RC__COUNT];
+
+/* The report as text to o (report_text.c); write errors show in ferror(o). */
+void report_text_write(FILE *o, const struct report_data *d);
+
+/* The report as one JSON object and a newline to o (report_text.c).
+ * Returns 0 or -EIO. */
+int report_json_write(FILE *o, const struct report_data *d);
 
 /* Write the page to path. Returns 0 or -errno (reported). */
 int report_html_write(const struct report_data *d, const char *path);

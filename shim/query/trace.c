@@ -13,23 +13,10 @@
 #include <time.h>
 
 #include "core/encode_json.h"
-#include "query/search_int.h"
-#include "core/stamp.h"
+#include "query/trace.h"
+#include "query/trace_sum.h"
 
 #define TRACE_SUMS_MAX 16       /* delivery attempts kept per spool id */
-#define TRACE_TEXT 256
-
-/* What the text output shows of one summary. */
-struct tr_sum {
-        int64_t start_ms, end_ms;
-        int partial;
-        long records;
-        char status[32], end_reason[32], ip[64], user[TRACE_TEXT], auth[16];
-        char from[TRACE_TEXT], to[TRACE_TEXT], message_id[TRACE_TEXT], last[TRACE_TEXT];
-        char dlv_status[64], dest_ip[64], reason[TRACE_TEXT], direction[16], block[64];
-        char spool[SUMMARY_SPOOL_MAX][SUMMARY_ID_MAX + 1];
-        unsigned nspool;
-};
 
 struct tr_rec {
         uint32_t file;
@@ -38,20 +25,20 @@ struct tr_rec {
 
 /* One SMTP session or one delivery id. */
 struct tr_unit {
-        uint8_t kind;                   /* enum search_kind */
+        uint8_t kind;                   /* enum scan_kind */
         char id[SUMMARY_ID_MAX + 1];
         int64_t day;                    /* of the file it was first seen in */
         int matched, printed;
         struct tr_rec *recs;
         size_t n, cap;
-        struct tr_sum sums[TRACE_SUMS_MAX];
+        struct trace_sum sums[TRACE_SUMS_MAX];
         unsigned nsums;
         struct buf json;                /* its events, for --json */
 };
 
 struct trace {
-        struct search *s;
-        struct sfile *files;
+        struct scan *s;
+        struct scan_file *files;
         size_t nfiles;
         void *root;
         struct tr_unit **units;
@@ -108,7 +95,7 @@ static struct tr_unit *unit_get(struct trace *t, int kind, const char *id, size_
         memcpy(u->id, id, n);
         u->id[n] = '\0';
         u->day = day;
-        buf_init(&u->json, SEARCH_OUT_MAX);
+        buf_init(&u->json, SCAN_OUT_MAX);
         if (!tsearch(u, &t->root, unit_cmp)) {
                 free(u);
                 goto oom;
@@ -152,74 +139,24 @@ static void trace_done(struct trace *t)
         }
         free(t->units);
         for (size_t i = 0; i < t->nfiles; i++)
-                search_close(&t->files[i]);
+                scan_close(&t->files[i]);
         free(t->files);
         summary_free(t->sum);
 }
 
 /* ---- summaries ---------------------------------------------------------------- */
 
-static const char *get_text(const struct event *ev, const char *name, char *out, size_t cap)
-{
-        int k = keys_find(ev->keys, name);
-        const char *p;
-        size_t n;
-
-        out[0] = '\0';
-        if (k >= 0 && (p = event_get_str(ev, (unsigned)k, &n)))
-                snprintf(out, cap, "%.*s", (int)n, p);
-        return out;
-}
-
-/* The values of an array field joined with ", ". */
-static void get_list(const struct event *ev, const char *name, char *out, size_t cap)
-{
-        const struct field *v[16];
-        int k = keys_find(ev->keys, name);
-        unsigned n = k < 0 ? 0 : event_get_all(ev, (unsigned)k, v, 16);
-        size_t o = 0;
-
-        out[0] = '\0';
-        for (unsigned i = 0; i < n && i < 16 && o + 1 < cap; i++)
-                if (v[i]->kind == VAL_STR || v[i]->kind == VAL_SAFE)
-                        o += (size_t)snprintf(out + o, cap - o, "%s%.*s", o ? ", " : "",
-                                              (int)v[i]->len, v[i]->v.str);
-}
-
-static int64_t get_num(const struct event *ev, const char *name)
-{
-        int k = keys_find(ev->keys, name);
-        int64_t v = 0;
-
-        if (k >= 0)
-                event_get_num(ev, (unsigned)k, &v);
-        return v;
-}
-
-static int64_t get_date(const struct event *ev, const char *name)
-{
-        char t[32];
-        int y, mo, d, h, mi, sec, ms;
-
-        get_text(ev, name, t, sizeof(t));
-        if (sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &y, &mo, &d, &h, &mi, &sec, &ms) != 7)
-                return 0;
-        return (stamp_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) * 1000 + ms;
-}
-
 static int on_summary(struct event *ev, void *data)
 {
         struct trace *t = data;
         char lt[16], id[SUMMARY_ID_MAX + 1];
         struct tr_unit *u;
-        struct tr_sum *sm;
-        const struct field *v[SUMMARY_SPOOL_MAX];
         int kind;
 
-        get_text(ev, "smartermail.log_type", lt, sizeof(lt));
+        trace_sum_text(ev, "smartermail.log_type", lt, sizeof(lt));
         kind = !strcmp(lt, "smtp") ? SK_SMTP : SK_DELIVERY;
-        get_text(ev, kind == SK_SMTP ? "smartermail.session_id" : "smartermail.delivery.id", id,
-                 sizeof(id));
+        trace_sum_text(ev, kind == SK_SMTP ? "smartermail.session_id" : "smartermail.delivery.id",
+                       id, sizeof(id));
         u = unit_find(t, kind, id, strlen(id));
         if (!u)
                 return 0;
@@ -227,41 +164,13 @@ static int on_summary(struct event *ev, void *data)
                 t->oom = 1;
         if (u->nsums == TRACE_SUMS_MAX)
                 return 0;
-        sm = &u->sums[u->nsums++];
-        memset(sm, 0, sizeof(*sm));
-        sm->start_ms = get_date(ev, "event.start");
-        sm->end_ms = get_date(ev, "event.end");
-        sm->records = (long)get_num(ev, "smartermail.summary.records");
-        sm->partial = get_num(ev, "smartermail.summary.partial") != 0;
-        get_text(ev, "smartermail.summary.status", sm->status, sizeof(sm->status));
-        get_text(ev, "smartermail.summary.end_reason", sm->end_reason, sizeof(sm->end_reason));
-        get_text(ev, "source.ip", sm->ip, sizeof(sm->ip));
-        get_text(ev, "user.name", sm->user, sizeof(sm->user));
-        get_text(ev, "smartermail.summary.auth_outcome", sm->auth, sizeof(sm->auth));
-        get_list(ev, "email.from.address", sm->from, sizeof(sm->from));
-        get_list(ev, "email.to.address", sm->to, sizeof(sm->to));
-        get_text(ev, "email.message_id", sm->message_id, sizeof(sm->message_id));
-        get_text(ev, "smartermail.summary.last_response", sm->last, sizeof(sm->last));
-        get_text(ev, "smartermail.delivery.status", sm->dlv_status, sizeof(sm->dlv_status));
-        get_text(ev, "destination.ip", sm->dest_ip, sizeof(sm->dest_ip));
-        get_text(ev, "event.reason", sm->reason, sizeof(sm->reason));
-        get_text(ev, "network.direction", sm->direction, sizeof(sm->direction));
-        get_text(ev, "smartermail.block.reason", sm->block, sizeof(sm->block));
-        if (kind == SK_SMTP) {
-                int k = keys_find(ev->keys, "smartermail.summary.spool_ids");
-                unsigned n = k < 0 ? 0 : event_get_all(ev, (unsigned)k, v, SUMMARY_SPOOL_MAX);
-
-                for (unsigned i = 0; i < n && i < SUMMARY_SPOOL_MAX; i++)
-                        if (v[i]->len <= SUMMARY_ID_MAX)
-                                snprintf(sm->spool[sm->nspool++], SUMMARY_ID_MAX + 1, "%.*s",
-                                         (int)v[i]->len, v[i]->v.str);
-        }
+        trace_sum_from(&u->sums[u->nsums++], ev, kind == SK_SMTP);
         return 0;
 }
 
 /* ---- passes ------------------------------------------------------------------- */
 
-static int on_trace_hit(struct search *s, struct sfile *sf, size_t start, size_t end, void *arg)
+static int on_trace_hit(struct scan *s, struct scan_file *sf, size_t start, size_t end, void *arg)
 {
         struct trace *t = arg;
         struct frame_record rec;
@@ -271,8 +180,8 @@ static int on_trace_hit(struct search *s, struct sfile *sf, size_t start, size_t
 
         if (sf->kind == SK_OTHER)
                 return 0;
-        search_frame(s, sf, start, end, &rec);
-        n = search_record_id(sf->kind, rec.data, rec.len, &id);
+        scan_record(s, sf, start, end, &rec);
+        n = scan_record_id(sf->kind, rec.data, rec.len, &id);
         if (n && (u = unit_get(t, sf->kind, id, n, sf->f->day)))
                 u->matched = 1;
         return t->oom ? -ENOMEM : 0;
@@ -282,12 +191,12 @@ static int on_trace_hit(struct search *s, struct sfile *sf, size_t start, size_t
  * or the day before names it in its spool hand-off. */
 static void find_session(struct trace *t, const struct tr_unit *du)
 {
-        struct search *s = t->s;
+        struct scan *s = t->s;
         int kid = keys_find(s->p.keys, "smartermail.spool.id");
         int ksid = keys_find(s->p.keys, "smartermail.session_id");
 
         for (size_t i = 0; i < t->nfiles; i++) {
-                struct sfile *sf = &t->files[i];
+                struct scan_file *sf = &t->files[i];
                 size_t pos = 0, idl = strlen(du->id);
                 const char *hit;
 
@@ -301,7 +210,7 @@ static void find_session(struct trace *t, const struct tr_unit *du)
                         const char *v;
                         size_t n;
 
-                        search_normalize(s, sf, st, en);
+                        scan_normalize(s, sf, st, en);
                         if (kid >= 0 && ksid >= 0 && (v = event_get_str(s->p.ev, (unsigned)kid, &n)) &&
                             n == idl && !memcmp(v, du->id, n) &&
                             (v = event_get_str(s->p.ev, (unsigned)ksid, &n)))
@@ -315,22 +224,16 @@ static void find_session(struct trace *t, const struct tr_unit *du)
  * normalized and summarized (in file order, as parse would). */
 static void collect(struct trace *t, uint32_t fi)
 {
-        struct search *s = t->s;
-        struct sfile *sf = &t->files[fi];
-        struct frame *fr = frame_new(s->o->max_record_bytes);
+        struct scan *s = t->s;
+        struct scan_file *sf = &t->files[fi];
         struct frame_record rec;
         size_t roll = logset_rollover(sf->d.p, sf->d.len);
 
-        if (!fr) {
-                t->oom = 1;
-                return;
-        }
-        search_norm_init(s, sf);
-        frame_reset(fr, 0);
-        frame_feed(fr, sf->d.p, sf->d.len);
-        while (frame_next(fr, &rec) || frame_flush(fr, 1, &rec)) {
+        scan_norm_init(s, sf);
+        reader_buffer(s->rd, sf->d.p, sf->d.len, 0);
+        while (reader_next(s->rd, &rec)) {
                 const char *id;
-                size_t n = search_record_id(sf->kind, rec.data, rec.len, &id);
+                size_t n = scan_record_id(sf->kind, rec.data, rec.len, &id);
                 struct tr_unit *u = n ? unit_find(t, sf->kind, id, n) : NULL;
 
                 if (!u || (u->day != LOGSET_NO_DAY && sf->f->day != LOGSET_NO_DAY &&
@@ -344,7 +247,6 @@ static void collect(struct trace *t, uint32_t fi)
         }
         /* a session does not go on in another file */
         summary_flush_all(t->sum, SUMMARY_END_INPUT);
-        frame_free(fr);
 }
 
 /* ---- output ----------------------------------------------------------------- */
@@ -360,11 +262,11 @@ static void local_time(int64_t utc_ms, char *out, size_t cap)
 
 static void print_records(struct trace *t, const struct tr_unit *u)
 {
-        struct search *s = t->s;
+        struct scan *s = t->s;
         uint32_t last = UINT32_MAX;
 
         for (size_t i = 0; i < u->n; i++) {
-                struct sfile *sf = &t->files[u->recs[i].file];
+                struct scan_file *sf = &t->files[u->recs[i].file];
                 const char *base;
 
                 if (u->recs[i].file != last) {
@@ -374,7 +276,7 @@ static void print_records(struct trace *t, const struct tr_unit *u)
                                 base ? base + 1 : sf->f->path, u->n, u->n == 1 ? "" : "s");
                         last = u->recs[i].file;
                 }
-                search_print(s, sf, u->recs[i].start, u->recs[i].end);
+                scan_print(s, sf, u->recs[i].start, u->recs[i].end);
         }
 }
 
@@ -386,7 +288,7 @@ static void print_session(struct trace *t, const struct tr_unit *u)
         if (!u->nsums)
                 return;
         for (unsigned i = 0; i < u->nsums; i++) {
-                const struct tr_sum *m = &u->sums[i];
+                const struct trace_sum *m = &u->sums[i];
 
                 local_time(m->start_ms, when, sizeof(when));
                 fprintf(o, "received    %s  SMTP session %s from %s", when, u->id,
@@ -401,14 +303,14 @@ static void print_session(struct trace *t, const struct tr_unit *u)
         }
 }
 
-static const struct tr_sum *print_deliveries(struct trace *t, const struct tr_unit *u)
+static const struct trace_sum *print_deliveries(struct trace *t, const struct tr_unit *u)
 {
-        const struct tr_sum *last = NULL;
+        const struct trace_sum *last = NULL;
         char a[32], b[32];
         FILE *o = t->s->out;
 
         for (unsigned i = 0; u && i < u->nsums; i++) {
-                const struct tr_sum *m = &u->sums[i];
+                const struct trace_sum *m = &u->sums[i];
 
                 local_time(m->start_ms, a, sizeof(a));
                 local_time(m->end_ms, b, sizeof(b));
@@ -433,53 +335,74 @@ static void print_json(struct trace *t, struct tr_unit *u)
         fwrite(u->json.p, 1, u->json.len, t->s->out);
 }
 
+static void mark_printed(struct tr_unit *su, struct tr_unit *du)
+{
+        if (su)
+                su->printed = 1;
+        if (du)
+                du->printed = 1;
+}
+
+/* The block's first line: the message, or a session that sent none. */
+static void print_heading(FILE *o, const struct tr_unit *su, const char *spool)
+{
+        const char *mid;
+
+        if (!spool) {
+                fprintf(o, "=== SMTP session %s: no message accepted\n", su->id);
+                return;
+        }
+        mid = su && su->nsums ? su->sums[0].message_id : "";
+        fprintf(o, "=== message %s%s%s%s\n", spool, mid[0] ? " <" : "", mid, mid[0] ? ">" : "");
+}
+
+/* The final status: the last delivery's, else why there is none, else the
+ * session's own. */
+static void print_status(FILE *o, const struct tr_unit *su, const char *spool,
+                         const struct trace_sum *fin)
+{
+        const struct trace_sum *last;
+
+        if (fin) {
+                fprintf(o, "status      %s%s\n", fin->dlv_status[0] ? fin->dlv_status : fin->status,
+                        fin->partial ? " (the delivery log ends before the delivery did)" : "");
+        } else if (spool) {
+                fprintf(o, "status      no delivery record found (still queued, or after the range)\n");
+        } else if (su->nsums) {
+                last = &su->sums[su->nsums - 1];
+                fprintf(o, "status      %s%s%s\n", last->status, last->last[0] ? ": " : "",
+                        last->last);
+        }
+}
+
+/* One message (spool id) with its session su and delivery du, either of
+ * which may be unknown; or, without a spool id, a session that accepted
+ * none. A unit's records are printed with its first block only. */
 static void print_block(struct trace *t, struct tr_unit *su, const char *spool, struct tr_unit *du)
 {
         FILE *o = t->s->out;
-        const struct tr_sum *fin;
 
         t->s->matched++;
         if (t->s->o->json) {
                 print_json(t, su);
                 print_json(t, du);
-                if (su)
-                        su->printed = 1;
-                if (du)
-                        du->printed = 1;
+                mark_printed(su, du);
                 return;
         }
         if (t->s->matched > 1)
                 fputc('\n', o);
-        if (spool) {
-                const char *mid = su && su->nsums ? su->sums[0].message_id : "";
-
-                fprintf(o, "=== message %s%s%s%s\n", spool, mid[0] ? " <" : "", mid,
-                        mid[0] ? ">" : "");
-        } else {
-                fprintf(o, "=== SMTP session %s: no message accepted\n", su->id);
-        }
+        print_heading(o, su, spool);
         if (su)
                 print_session(t, su);
         else
                 fprintf(o, "received    (no SMTP session found: sent from webmail or another "
                         "service, or before the range)\n");
-        fin = print_deliveries(t, du);
-        if (fin)
-                fprintf(o, "status      %s%s\n", fin->dlv_status[0] ? fin->dlv_status : fin->status,
-                        fin->partial ? " (the delivery log ends before the delivery did)" : "");
-        else if (spool)
-                fprintf(o, "status      no delivery record found (still queued, or after the range)\n");
-        else if (su->nsums)
-                fprintf(o, "status      %s%s%s\n", su->sums[su->nsums - 1].status,
-                        su->sums[su->nsums - 1].last[0] ? ": " : "", su->sums[su->nsums - 1].last);
+        print_status(o, su, spool, print_deliveries(t, du));
         if (su && !su->printed)
                 print_records(t, su);
         if (du && !du->printed)
                 print_records(t, du);
-        if (su)
-                su->printed = 1;
-        if (du)
-                du->printed = 1;
+        mark_printed(su, du);
 }
 
 static int unit_first_cmp(const void *a, const void *b)
@@ -513,7 +436,7 @@ static void print_all(struct trace *t)
                 if (u->kind != SK_SMTP)
                         continue;
                 for (unsigned k = 0; k < u->nsums; k++) {
-                        const struct tr_sum *m = &u->sums[k];
+                        const struct trace_sum *m = &u->sums[k];
 
                         for (unsigned j = 0; j < m->nspool; j++, nspool++)
                                 print_block(t, u, m->spool[j],
@@ -531,46 +454,70 @@ static void print_all(struct trace *t)
 
 /* ---- the pass sequence --------------------------------------------------------- */
 
-int trace_run(struct search *s)
+/* The deliveries the sessions' spool ids name, to follow. */
+static void add_spool_units(struct trace *t)
 {
-        struct trace t = { .s = s };
-        struct summary_cfg cfg = {
-                .max_open = 1000000, .idle_ms = INT64_MAX / 4,
-                .host_name = s->p.host, .zone = s->p.tz.zone,
-        };
+        size_t nunits = t->nunits;
+
+        for (size_t i = 0; i < nunits; i++) {
+                struct tr_unit *u = t->units[i];
+
+                for (unsigned k = 0; u->kind == SK_SMTP && k < u->nsums; k++)
+                        for (unsigned j = 0; j < u->sums[k].nspool; j++)
+                                unit_get(t, SK_DELIVERY, u->sums[k].spool[j],
+                                         strlen(u->sums[k].spool[j]), u->day);
+        }
+}
+
+/* Every record of the files of one kind that belongs to a unit. */
+static void collect_kind(struct trace *t, enum scan_kind kind)
+{
+        for (uint32_t i = 0; i < t->nfiles && !t->oom; i++)
+                if (t->files[i].kind == kind)
+                        collect(t, i);
+}
+
+/* The passes: the hits name units; deliveries are followed back to their
+ * sessions; the sessions are read and summarized, their spool ids name
+ * more deliveries; the deliveries are read and summarized. */
+static int trace_passes(struct trace *t)
+{
         size_t nunits;
         int r = 0;
 
+        for (size_t i = 0; i < t->nfiles && r == 0; i++)
+                r = scan_hits(t->s, &t->files[i], on_trace_hit, t);
+        if (r < 0)
+                return r;
+        nunits = t->nunits;
+        for (size_t i = 0; i < nunits; i++)
+                if (t->units[i]->kind == SK_DELIVERY)
+                        find_session(t, t->units[i]);
+        collect_kind(t, SK_SMTP);
+        add_spool_units(t);
+        collect_kind(t, SK_DELIVERY);
+        return 0;
+}
+
+int trace_run(struct scan *s)
+{
+        struct trace t = { .s = s };
+        struct summary_cfg cfg = setup_summary_cfg(&s->p, s->o);
+        int r;
+
+        /* sessions close at their end or at the end of their file, never
+         * for being idle or too many */
+        cfg.max_open = 1000000;
+        cfg.idle_ms = INT64_MAX / 4;
         if (summary_new(&t.sum, s->p.keys, &cfg, on_summary, &t) < 0 ||
             !(t.files = calloc(s->ls.n + 1, sizeof(*t.files)))) {
                 summary_free(t.sum);
                 return -ENOMEM;
         }
         for (size_t i = 0; i < s->ls.n; i++)
-                if (search_open(s, &t.files[t.nfiles], &s->ls.f[i]) == 0)
+                if (scan_open(s, &t.files[t.nfiles], &s->ls.f[i]) == 0)
                         t.nfiles++;
-        for (size_t i = 0; i < t.nfiles && r == 0; i++)
-                r = search_scan(s, &t.files[i], on_trace_hit, &t);
-        nunits = t.nunits;
-        for (size_t i = 0; i < nunits && r == 0; i++)
-                if (t.units[i]->kind == SK_DELIVERY)
-                        find_session(&t, t.units[i]);
-        for (uint32_t i = 0; i < t.nfiles && r == 0; i++)
-                if (t.files[i].kind == SK_SMTP)
-                        collect(&t, i);
-        /* the sessions' spool ids name the deliveries to follow */
-        nunits = t.nunits;
-        for (size_t i = 0; i < nunits; i++) {
-                struct tr_unit *u = t.units[i];
-
-                for (unsigned k = 0; u->kind == SK_SMTP && k < u->nsums; k++)
-                        for (unsigned j = 0; j < u->sums[k].nspool; j++)
-                                unit_get(&t, SK_DELIVERY, u->sums[k].spool[j],
-                                         strlen(u->sums[k].spool[j]), u->day);
-        }
-        for (uint32_t i = 0; i < t.nfiles && r == 0; i++)
-                if (t.files[i].kind == SK_DELIVERY)
-                        collect(&t, i);
+        r = trace_passes(&t);
         if (r == 0 && !t.oom)
                 print_all(&t);
         if (t.oom) {

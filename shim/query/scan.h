@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* What search.c and trace.c share: the search's state, one loaded file,
- * and the helpers that find, frame, date and print records. */
-#ifndef SHIM_SEARCH_INT_H
-#define SHIM_SEARCH_INT_H
+/* The scanner of search, search --trace and report (scan.c): the state of
+ * one command over a set of log files, one loaded file, and the helpers
+ * that find, frame, date and print its records. */
+#ifndef SHIM_SCAN_H
+#define SHIM_SCAN_H
 
 #include <stdint.h>
 #include <stdio.h>
 
 #include "base/buf.h"
 #include "core/frame.h"
+#include "core/reader.h"
 #include "query/logset.h"
 #include "query/pattern.h"
 #include "core/normalize.h"
@@ -16,29 +18,29 @@
 #include "core/setup.h"
 #include "core/summary.h"
 
-#define SEARCH_OUT_MAX (256u * 1024u * 1024u)   /* one event's JSON can never be this large */
+#define SCAN_OUT_MAX (256u * 1024u * 1024u)   /* one event's JSON can never be this large */
 
-enum search_kind { SK_OTHER, SK_SMTP, SK_DELIVERY };
+enum scan_kind { SK_OTHER, SK_SMTP, SK_DELIVERY };
 
-struct search {
+struct scan {
         const struct shim_opts *o;
         FILE *out;
         struct pattern *m;
         int64_t from_ms, to_ms;         /* local wall-clock ms; open ends INT64_MIN/MAX */
         struct logset ls;
-        struct setup p;              /* --json and --trace */
+        struct setup p;                 /* --json, --trace and report */
         int have_p;
-        struct frame *frame;
+        struct reader *rd;              /* for one record or one file at a time */
         struct buf json;
         uint64_t matched;
         int failed;                     /* an input could not be read */
 };
 
-/* One file while it is searched. */
-struct sfile {
+/* One file while it is scanned. */
+struct scan_file {
         const struct logset_file *f;
         struct logset_data d;
-        enum search_kind kind;
+        enum scan_kind kind;
         size_t roll;                    /* logset_rollover, SIZE_MAX until asked */
         int check_time;                 /* the file reaches past the range */
         struct norm_file nf[2];         /* its day, and the day after */
@@ -49,48 +51,49 @@ struct span {
         uint64_t start, end;
 };
 
-typedef int (*search_hit_fn)(struct search *s, struct sfile *sf, size_t start, size_t end,
+typedef int (*scan_hit_fn)(struct scan *s, struct scan_file *sf, size_t start, size_t end,
                              void *arg);
 
-int search_open(struct search *s, struct sfile *sf, const struct logset_file *f);
-void search_close(struct sfile *sf);
+int scan_open(struct scan *s, struct scan_file *sf, const struct logset_file *f);
+void scan_close(struct scan_file *sf);
 /* (Re)start the record dating of sf's two norm files (--json, --trace). */
-void search_norm_init(struct search *s, struct sfile *sf);
+void scan_norm_init(struct scan *s, struct scan_file *sf);
 
 /* Call fn for each record of sf that matches and lies in the range.
  * Returns 0 or the first negative value fn or the matcher returned. */
-int search_scan(struct search *s, struct sfile *sf, search_hit_fn fn, void *arg);
+int scan_hits(struct scan *s, struct scan_file *sf, scan_hit_fn fn, void *arg);
 
 /* The record in sf's bytes [start, end) as the frame makes it (valid until
  * the next frame call). */
-void search_frame(struct search *s, struct sfile *sf, size_t start, size_t end,
+void scan_record(struct scan *s, struct scan_file *sf, size_t start, size_t end,
                   struct frame_record *rec);
 
 /* The session (smtp) or delivery id of a record; 0 when it has none. */
-size_t search_record_id(enum search_kind kind, const char *data, size_t len, const char **ret);
+size_t scan_record_id(enum scan_kind kind, const char *data, size_t len, const char **ret);
 
 /* Whether the record at start lies in --from/--to (a record without a
  * date does). */
-int search_in_range(struct search *s, struct sfile *sf, size_t start);
+int scan_in_range(struct scan *s, struct scan_file *sf, size_t start);
 
 /* Local wall-clock ms of the record at start, or LOGSET_NO_DAY. */
-int64_t search_local_ms(struct sfile *sf, size_t start);
+int64_t scan_local_ms(struct scan_file *sf, size_t start);
 
 /* Print one record: as text (viewer form, with its date) or as a JSON
  * event. Returns 0 or -EIO. */
-int search_print(struct search *s, struct sfile *sf, size_t start, size_t end);
+int scan_print(struct scan *s, struct scan_file *sf, size_t start, size_t end);
 
 /* Normalize the record in [start, end) into s->p.ev. */
-void search_normalize(struct search *s, struct sfile *sf, size_t start, size_t end);
+void scan_normalize(struct scan *s, struct scan_file *sf, size_t start, size_t end);
 
 /* Write s->json to out and empty it. Returns 0 or -EIO. */
-int search_flush_json(struct search *s);
+int scan_flush_json(struct scan *s);
 
 /* --from/--to, the zone and the files (o->type, o->logs or files): what
  * search and report share. Returns 0 or an exit status (reported). */
-int search_setup(struct search *s, const struct shim_opts *o, int nfiles, char **files);
+int scan_setup(struct scan *s, const struct shim_opts *o, int nfiles, char **files);
 
-/* --trace (trace.c). Returns 0 or a negative errno (already reported). */
-int trace_run(struct search *s);
+/* Free what scan_setup, the reader and the JSON buffer hold, and s->p
+ * when have_p is set. */
+void scan_done(struct scan *s);
 
 #endif
