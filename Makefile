@@ -59,6 +59,7 @@ $(BUILD)/%.o: shim/%.c $(wildcard shim/*/*.h) Makefile
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
 $(BUILD)/libshim.a: $(OBJS)
+	rm -f $@
 	ar rcs $@ $^
 
 $(BIN): $(BUILD)/cli/main.o $(BUILD)/libshim.a
@@ -117,7 +118,7 @@ fault: $(BUILD)/libshim.a
 bad-input: $(BIN)
 	SHIM=./$(BIN) $(PYTEST) -q tests/bad
 
-tests: all unit golden fault bad-input docs-check follow man-check deploy-check install-check outputs kafka
+tests: all layers unit golden fault bad-input docs-check follow man-check deploy-check install-check outputs kafka
 	@echo "tests: all passed"
 
 # The source tree's layering: no upward include between folders, no

@@ -14,37 +14,13 @@
 #include <stdio.h>
 
 #include "base/log.h"
+#include "base/optspec.h"
+/* the one upward include of base/: the settings struct holds each output's
+ * config struct (data only; tests/layout/check_layers.py allows it) */
 #include "outputs/kafka_opts.h"
 #include "outputs/syslog_opts.h"
 
-/* OPT_LIST collects every value given (repeated flags or config lines),
- * newline-separated, in order. */
-enum opt_type { OPT_STR, OPT_BOOL, OPT_SIZE, OPT_ENUM, OPT_UINT, OPT_LIST };
-
-enum opt_mode { MODE_PARSE = 1u << 0, MODE_FIELDS = 1u << 1, MODE_RUN = 1u << 2,
-                MODE_SEARCH = 1u << 3, MODE_REPORT = 1u << 4 };
-
-struct opt_spec {
-        const char *name;       /* long option and config key */
-        enum opt_type type;
-        const char *def;        /* default, as text the parser accepts */
-        size_t off;             /* into the struct its table fills */
-        const char *desc;       /* one sentence */
-        const char *choices;    /* OPT_ENUM: "a|b|c", index stored as int */
-        const char *arg;        /* placeholder in help ("ZONE") */
-        unsigned long min, max; /* OPT_UINT, OPT_SIZE range (max 0 = none) */
-        unsigned modes;         /* enum opt_mode mask */
-        char short_name;
-        /* OPT_LIST of NAME=VALUE only (may be NULL): config lines
-         * "PREFIXNAME = VALUE" add NAME=VALUE to the list, and opts_dump
-         * writes its items so, hiding the value of each NAME for which
-         * secret returns 1 */
-        const char *prefix;
-        int (*secret)(const char *name, size_t len);
-};
-
 #define OPT_AT(member) offsetof(struct shim_opts, member)
-#define OPT_IN(type, member) offsetof(type, member)
 
 enum enc_choice { ENC_CHOICE_ECS, ENC_CHOICE_FLAT, ENC_CHOICE_GELF };
 enum from_choice { FROM_AUTO, FROM_END, FROM_BEGINNING };
@@ -119,12 +95,10 @@ struct shim_opts {
         struct opt_origins origins;
 };
 
-/* The core's rows, into struct shim_opts, and each output's, into its
- * config struct (outputs/syslog_opts.c, outputs/kafka_opts.c); each ends
- * with an empty row. */
+/* The core's rows, into struct shim_opts (each output declares its own,
+ * into its config struct, in its _opts.h); each table ends with an empty
+ * row. */
 extern const struct opt_spec shim_options[];
-extern const struct opt_spec syslog_options[];
-extern const struct opt_spec kafka_options[];
 
 /* Every option of every table, in the order --help and docs/options.md
  * list them: opts_next(NULL) is the first, NULL follows the last. */

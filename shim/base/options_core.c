@@ -5,12 +5,10 @@
  * Nothing here acts on a setting. */
 #include "base/options.h"
 
-#include "core/frame.h"
-
-/* max-record-bytes is bounded by its row (min, max: frame.h's limits); its
- * default, written for people as 64K, must be frame.h's too. */
-_Static_assert(FRAME_MAX_RECORD_DEFAULT == 64u * 1024u,
-               "the default of max-record-bytes is FRAME_MAX_RECORD_DEFAULT");
+/* max-record-bytes is bounded by its row (min, max: optspec.h's limits); its
+ * default, written for people as 64K, must be optspec.h's too. */
+_Static_assert(RECORD_BYTES_DEFAULT == 64u * 1024u,
+               "the default of max-record-bytes is RECORD_BYTES_DEFAULT");
 
 const struct opt_spec shim_options[] = {
         { .name = "type", .type = OPT_STR, .def = "", .off = OPT_AT(type), .arg = "TYPE",
@@ -36,7 +34,7 @@ const struct opt_spec shim_options[] = {
           .desc = "Keep the whole raw record in event.original (--no-original leaves it out)." },
         { .name = "max-record-bytes", .type = OPT_SIZE, .def = "64K", .off = OPT_AT(max_record_bytes),
           .arg = "BYTES", .modes = MODE_PARSE | MODE_RUN | MODE_SEARCH | MODE_REPORT,
-          .min = FRAME_MAX_RECORD_MIN, .max = FRAME_MAX_RECORD_MAX,
+          .min = RECORD_BYTES_MIN, .max = RECORD_BYTES_MAX,
           .desc = "Ceiling on one record (line plus continuation lines); longer records are cut and flagged truncated." },
         { .name = "config", .type = OPT_STR, .def = "", .off = OPT_AT(config), .arg = "FILE",
           .modes = MODE_RUN, .short_name = 'c',

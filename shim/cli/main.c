@@ -20,6 +20,7 @@
 #include "core/setup.h"
 #include "core/summary.h"
 #include "daemon/run.h"
+#include "outputs/registry.h"
 #include "outputs/sink.h"
 #include "query/report.h"
 #include "query/search.h"

@@ -10,9 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FRAME_MAX_RECORD_DEFAULT (64u * 1024u)
-#define FRAME_MAX_RECORD_MIN 256u
-#define FRAME_MAX_RECORD_MAX (64u * 1024u * 1024u)
+#include "base/optspec.h"
+
+/* the bounds of --max-record-bytes, defined once beside its option row */
+#define FRAME_MAX_RECORD_DEFAULT RECORD_BYTES_DEFAULT
+#define FRAME_MAX_RECORD_MIN RECORD_BYTES_MIN
+#define FRAME_MAX_RECORD_MAX RECORD_BYTES_MAX
 
 enum frame_flag {
         FRAME_MULTILINE = 1u << 0,      /* has continuation lines */

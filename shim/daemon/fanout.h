@@ -13,6 +13,7 @@
 #include "base/options.h"
 #include "core/inflight.h"
 #include "daemon/loop.h"
+#include "outputs/registry.h"
 #include "outputs/sink.h"
 
 #define FANOUT_BACKOFF_MIN_MS 100

@@ -211,7 +211,7 @@ int fileset_tick(struct fileset *fs, int64_t now_ms)
         LIST_FOREACH(f, &fs->files, link)
                 if (f->state == FOLLOW_OPEN && f->at_eof &&
                     now_ms - f->last_data_ms >= fs->release_idle_ms &&
-                    frame_pending_offset(f->frame) >= f->read_off && newer_exists(fs, f)) {
+                    reader_pending_offset(f->rd) >= f->read_off && newer_exists(fs, f)) {
                         log_msg(LOG_LVL_INFO, "%s: read to its end and a newer day's file "
                                 "exists; released", f->lf.path);
                         follower_release(f);

@@ -37,7 +37,7 @@ void follower_free(struct follower *f)
         if (!f)
                 return;
         logfile_close(&f->lf);
-        frame_free(f->frame);
+        reader_free(f->rd);
         free(f->lf.path);
         free(f);
 }
@@ -62,7 +62,7 @@ int follower_open(struct follower *f, struct follow_env *env)
         if (f->warned)
                 log_msg(LOG_LVL_NOTICE, "%s: readable now", f->lf.path);
         f->warned = 0;
-        if (!f->frame && !(f->frame = frame_new(env->max_record_bytes))) {
+        if (!f->rd && !(f->rd = reader_new(env->max_record_bytes, 0))) {
                 logfile_close(&f->lf);
                 return -ENOMEM;
         }
@@ -76,7 +76,7 @@ void follower_start(struct follower *f, uint64_t off, int64_t day, int32_t tod)
         f->commit_day = day;
         f->commit_tod = day ? tod : -1;
         f->read_off = f->commit_off = off;
-        frame_reset(f->frame, off);
+        reader_start(f->rd, off);
         if (day) {
                 f->nf.day = day;
                 f->nf.last_tod = tod;
@@ -168,11 +168,13 @@ int follower_drain(struct follower *f, struct follow_env *env, int flush, int wi
 {
         struct frame_record rec;
 
-        while (flush ? frame_flush(f->frame, with_partial, &rec) : frame_next(f->frame, &rec))
+        if (flush)
+                reader_flush(f->rd, with_partial);
+        while (reader_next(f->rd, &rec))
                 if (env->take(f, &rec, env->data) < 0)
                         return -EAGAIN;
         if (!flush && env->chunk_owner == f)
-                env->chunk_owner = NULL;        /* the framer let go of the chunk */
+                env->chunk_owner = NULL;        /* the reader let go of the chunk */
         return 0;
 }
 
@@ -186,14 +188,14 @@ static void check_change(struct follower *f, struct follow_env *env)
                 break;
         case LOGFILE_TRUNCATED:
         case LOGFILE_REPLACED:
-                /* what is still in the framer belongs to the old content:
+                /* what is still in the reader belongs to the old content:
                  * all of it must be in the window before follower_renew
                  * counts the window's records as old; when reading is
                  * paused, the change is found again on a later turn */
                 do {
                         if (follower_drain(f, env, 1, 1) < 0)
                                 return;
-                } while (frame_pending_offset(f->frame) < f->read_off);
+                } while (reader_pending_offset(f->rd) < f->read_off);
                 log_msg(LOG_LVL_WARNING, "%s: %s; reading it again from the start", f->lf.path,
                         c == LOGFILE_TRUNCATED ? "truncated" : "replaced by another file");
                 logfile_close(&f->lf);
@@ -248,7 +250,7 @@ int follower_pump(struct follower *f, struct follow_env *env)
                 f->read_off += (uint64_t)got;
                 f->last_data_ms = loop_now_ms();
                 env->chunk_owner = f;
-                frame_feed(f->frame, env->chunk, (size_t)got);
+                reader_feed(f->rd, env->chunk, (size_t)got);
         }
         return 0;
 }
@@ -256,8 +258,8 @@ int follower_pump(struct follower *f, struct follow_env *env)
 void follower_release(struct follower *f)
 {
         logfile_close(&f->lf);
-        frame_free(f->frame);
-        f->frame = NULL;
+        reader_free(f->rd);
+        f->rd = NULL;
         f->state = f->state == FOLLOW_DRAINING ? FOLLOW_VANISHED : FOLLOW_RELEASED;
         f->want_read = 0;
 }
@@ -270,10 +272,10 @@ int follower_flush_quiet(struct follower *f, struct follow_env *env, int64_t now
 
         if (!follower_is_open(f) || !f->at_eof)
                 return 0;
-        if (frame_pending_offset(f->frame) < f->read_off && idle >= quiet_ms &&
+        if (reader_pending_offset(f->rd) < f->read_off && idle >= quiet_ms &&
             follower_drain(f, env, 1, gone || idle >= partial_ms) < 0)
                 return -EAGAIN;
-        if (gone && frame_pending_offset(f->frame) >= f->read_off) {
+        if (gone && reader_pending_offset(f->rd) >= f->read_off) {
                 log_msg(LOG_LVL_INFO, "%s: removed; released after reading it to the end",
                         f->lf.path);
                 follower_release(f);
@@ -293,7 +295,7 @@ int64_t follower_deadline(const struct follower *f, int64_t now_ms, int64_t quie
 
         if (!follower_is_open(f))
                 return 0;
-        if (frame_pending_offset(f->frame) < f->read_off) {
+        if (reader_pending_offset(f->rd) < f->read_off) {
                 int64_t q = f->last_data_ms + quiet_ms;
                 int64_t p = f->last_data_ms + partial_ms;
                 d = now_ms < q ? q : p;
@@ -305,7 +307,7 @@ int64_t follower_deadline(const struct follower *f, int64_t now_ms, int64_t quie
 
 int follower_caught_up(const struct follower *f)
 {
-        return !f->want_read && !(f->frame && frame_pending_offset(f->frame) < f->read_off);
+        return !f->want_read && !(f->rd && reader_pending_offset(f->rd) < f->read_off);
 }
 
 /* The date state rides along with each record: day in the high bits, the

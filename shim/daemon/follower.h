@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* One followed log file: its descriptor and identity, how far it was read
- * and acknowledged, its framer and date state, and the one state it is in.
+ * and acknowledged, its reader and date state, and the one state it is in.
  * It reads in chunks, frames records and hands each to the caller's take
  * function; it notices truncation, replacement and removal of its own file.
  * It does not list directories, watch for changes, decide where a first
@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
-#include "core/frame.h"
+#include "core/reader.h"
 #include "core/normalize.h"
 #include "daemon/checkpoint.h"
 #include "daemon/logfile.h"
@@ -27,7 +27,7 @@ enum follow_state {
         FOLLOW_OPEN,            /* open and followed */
         FOLLOW_DRAINING,        /* open, its name removed: read to the end, then let go */
         FOLLOW_RELEASED,        /* read to its end and let go (no descriptor, no
-                                 * framer); kept while the name exists */
+                                 * reader); kept while the name exists */
         FOLLOW_VANISHED,        /* let go and its name removed: kept until its
                                  * records in flight are acknowledged */
 };
@@ -41,7 +41,7 @@ struct follow_env {
         size_t max_record_bytes;
         const struct norm *norm;
         char *chunk;                    /* FOLLOW_CHUNK bytes */
-        struct follower *chunk_owner;   /* whose framer still points into chunk */
+        struct follower *chunk_owner;   /* whose reader still points into chunk */
         /* A complete record of f: 0 when taken, -EAGAIN to pause reading
          * (the same record is offered again). rec is valid for the call. */
         int (*take)(struct follower *f, const struct frame_record *rec, void *data);
@@ -52,7 +52,7 @@ struct follow_env {
 struct follower {
         LIST_ENTRY(follower) link;
         struct logfile lf;
-        struct frame *frame;            /* NULL unless OPEN or DRAINING (or a
+        struct reader *rd;            /* NULL unless OPEN or DRAINING (or a
                                          * RENEWING that was open before) */
         struct norm_file nf;
         enum follow_state state;
@@ -101,11 +101,11 @@ void follower_seen(struct follower *f, struct follow_env *env);
 int follower_name_gone(struct follower *f, int may_free);
 
 /* Read and frame until the end, a pause or the per-turn budget. Returns
- * -EAGAIN when paused (take refused, or another file's framer holds the
+ * -EAGAIN when paused (take refused, or another file's reader holds the
  * buffer), else 0. */
 int follower_pump(struct follower *f, struct follow_env *env);
 
-/* Hand out what the framer holds: complete records, and with flush the last
+/* Hand out what the reader holds: complete records, and with flush the last
  * one too (with_partial: even without its newline). -EAGAIN when paused. */
 int follower_drain(struct follower *f, struct follow_env *env, int flush, int with_partial);
 
@@ -115,7 +115,7 @@ int follower_drain(struct follower *f, struct follow_env *env, int flush, int wi
 int follower_flush_quiet(struct follower *f, struct follow_env *env, int64_t now_ms,
                          int64_t quiet_ms, int64_t partial_ms);
 
-/* Let go of descriptor and framer (read to its end). */
+/* Let go of descriptor and reader (read to its end). */
 void follower_release(struct follower *f);
 
 /* When follower_flush_quiet has work next (0: none). */

@@ -30,12 +30,7 @@ static int on_summary(struct event *ev, void *data)
 
 int handoff_init(struct handoff *h, struct setup *p, const struct shim_opts *o)
 {
-        struct summary_cfg cfg = {
-                .max_open = o->summary_max_open,
-                .idle_ms = (int64_t)o->summary_idle_timeout_s * 1000,
-                .host_name = p->host,
-                .zone = p->tz.zone,
-        };
+        struct summary_cfg cfg = setup_summary_cfg(p, o);
 
         h->p = p;
         if (!o->summaries)

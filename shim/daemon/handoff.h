@@ -27,7 +27,7 @@ struct handoff {
         struct setup *p;                /* the normalizer and its event */
         struct inflight *window;
         struct fanout *out;
-        /* the held record (f NULL: none); rec points into f's framer */
+        /* the held record (f NULL: none); rec points into f's reader */
         struct follower *f;
         struct frame_record rec;
         int normalized;                 /* in the window, in p->ev */

@@ -6,6 +6,8 @@
  * heap would. */
 #include "daemon/loop.h"
 
+#include "base/clock.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -159,8 +161,5 @@ int loop_wait(struct loop *l, int max_ms)
 
 int64_t loop_now_ms(void)
 {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        return clock_now_ms();
 }

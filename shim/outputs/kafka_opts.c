@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "base/options.h"
+#include "base/optspec.h"
 
 /* Whether word occurs in the len bytes at p, whatever the case. */
 static int has_word(const char *p, size_t len, const char *word)

@@ -5,6 +5,8 @@
 #ifndef SHIM_KAFKA_OPTS_H
 #define SHIM_KAFKA_OPTS_H
 
+#include "base/optspec.h"
+
 #include <stddef.h>
 
 struct kafka_cfg {
@@ -15,13 +17,13 @@ struct kafka_cfg {
         char *rejected;
 };
 
-/* Its rows (into this struct) are kafka_options[], declared in
- * base/options.h beside struct opt_spec. */
-
 /* Whether a librdkafka property of this name (len bytes) may carry a
  * secret: matched without regard to case against words such as password,
  * secret, key, token and credential, so that a misspelt or upper-cased
  * name is hidden too. 1 when it may, else 0. */
 int kafka_secret_property(const char *name, size_t len);
+
+/* Its rows, into struct kafka_cfg, ending with an empty row. */
+extern const struct opt_spec kafka_options[];
 
 #endif

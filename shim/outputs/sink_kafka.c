@@ -31,7 +31,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
-#include "daemon/loop.h"
+#include "base/clock.h"
 
 #define KAFKA_MSG_MAX (8u << 20)
 
@@ -405,7 +405,7 @@ static int kafka_flush(struct sink *s, int64_t deadline_ms)
          * second one, which they may also create */
         for (int i = 0; i < 2; i++) {
                 rd_kafka_t *rk = i ? k->rk_single : k->rk;
-                int64_t left = deadline_ms - loop_now_ms();
+                int64_t left = deadline_ms - clock_now_ms();
 
                 if (!rk)
                         continue;

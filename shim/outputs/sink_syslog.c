@@ -31,7 +31,7 @@
 #include <sys/socket.h>
 
 #include "base/buf.h"
-#include "daemon/loop.h"
+#include "base/clock.h"
 
 /* ---- the ops ------------------------------------------------------------ */
 
@@ -58,7 +58,8 @@ static int syslog_open(struct sink *s, struct diag *err)
         if (y->tr == TR_RELP && (r = syslog_relp_open(y, err)) < 0)
                 return r;
         /* connect now to report a problem early; a refusal is retried */
-        (void)syslog_connect(y);
+        (void)(y->tr == TR_RELP ? syslog_connect_with(y, syslog_relp_connect)
+                                : syslog_connect(y));
         return 0;
 }
 
@@ -143,7 +144,7 @@ static int syslog_flush(struct sink *s, int64_t deadline_ms)
                 /* all sent; the last acknowledgements only come with a
                  * close: when stopping, or when idle (a window that cannot
                  * hold librelp's would wait for them for ever) */
-                if (!deadline_ms && loop_now_ms() - y->last_send_ms < SYSLOG_RELP_IDLE_MS)
+                if (!deadline_ms && clock_now_ms() - y->last_send_ms < SYSLOG_RELP_IDLE_MS)
                         return -EAGAIN;
                 return syslog_relp_close(s);
         }

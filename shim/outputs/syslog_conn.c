@@ -18,7 +18,7 @@
 #include <unistd.h>
 #include <linux/sockios.h>
 
-#include "daemon/loop.h"
+#include "base/clock.h"
 
 /* Connecting does not wait on the receiver: tcp and tls connect and
  * handshake step by step, each flush (every 10 ms while it lasts) taking
@@ -111,7 +111,7 @@ void syslog_disconnect(struct syslog_sink *y)
 
 void syslog_connection_failed(struct syslog_sink *y, const char *what, int err)
 {
-        int64_t now = loop_now_ms();
+        int64_t now = clock_now_ms();
 
         if (!y->warned)
                 log_msg(LOG_LVL_WARNING, "syslog: %s %s: %s; retrying with back-off", what,
@@ -143,16 +143,16 @@ static int connect_inet(struct syslog_sink *y, int64_t timeout)
         int r;
 
         if (!y->connect_started_ms)
-                y->connect_started_ms = loop_now_ms();
+                y->connect_started_ms = clock_now_ms();
         if (!y->ssl) {
                 r = connect_inet_step(y, y->tr == TR_UDP ? SOCK_DGRAM : SOCK_STREAM);
-                if (r == -EAGAIN && loop_now_ms() - y->connect_started_ms >= timeout) {
+                if (r == -EAGAIN && clock_now_ms() - y->connect_started_ms >= timeout) {
                         /* this address does not answer: the next one, if
                          * any, gets a timeout of its own */
                         close(y->fd);
                         y->fd = -1;
                         r = connect_next(y);
-                        y->connect_started_ms = loop_now_ms();
+                        y->connect_started_ms = clock_now_ms();
                         r = r < 0 ? -ETIMEDOUT : -EAGAIN;
                 }
                 if (r == -EAGAIN)
@@ -167,7 +167,7 @@ static int connect_inet(struct syslog_sink *y, int64_t timeout)
         }
         if (y->tr == TR_TLS) {
                 r = syslog_tls_handshake_step(y);
-                if (r == -EAGAIN && loop_now_ms() - y->connect_started_ms >= timeout)
+                if (r == -EAGAIN && clock_now_ms() - y->connect_started_ms >= timeout)
                         r = -ETIMEDOUT;
                 if (r == -EAGAIN)
                         return -EAGAIN;
@@ -180,28 +180,21 @@ static int connect_inet(struct syslog_sink *y, int64_t timeout)
         return 0;
 }
 
-int syslog_connect(struct syslog_sink *y)
+/* The connect step of the stream and datagram transports. */
+static int stream_step(struct syslog_sink *y, int timeout_ms)
 {
-        int timeout = (int)y->cfg->connect_timeout_ms;
-        int r = -EINVAL;
+        return y->tr == TR_UNIX ? connect_unix(y) : connect_inet(y, timeout_ms);
+}
+
+int syslog_connect_with(struct syslog_sink *y, int (*step)(struct syslog_sink *y, int timeout_ms))
+{
+        int r;
 
         if (y->connected)
                 return 0;
-        if (loop_now_ms() < y->next_try_ms)
+        if (clock_now_ms() < y->next_try_ms)
                 return -EAGAIN;
-        switch (y->tr) {
-        case TR_UNIX:
-                r = connect_unix(y);
-                break;
-        case TR_UDP:
-        case TR_TCP:
-        case TR_TLS:
-                r = connect_inet(y, timeout);
-                break;
-        case TR_RELP:
-                r = syslog_relp_connect(y, timeout);
-                break;
-        }
+        r = step(y, (int)y->cfg->connect_timeout_ms);
         if (r < 0)
                 return r;
         if (y->warned)
@@ -213,7 +206,10 @@ int syslog_connect(struct syslog_sink *y)
         return 0;
 }
 
-/* ---- the queue of unacknowledged messages ------------------------------- */
+int syslog_connect(struct syslog_sink *y)
+{
+        return syslog_connect_with(y, stream_step);
+}
 
 struct pend_msg *syslog_qat(struct syslog_sink *y, size_t i)
 {

@@ -86,8 +86,11 @@ int syslog_frame_stream(struct syslog_sink *y, uint64_t seq);
 
 /* syslog_conn.c */
 
-/* Connect, or take the next step of connecting: 0 when connected, -EAGAIN
+/* Connect, or take the next step of connecting, with step (the
+ * transport's: syslog_relp_connect for RELP): 0 when connected, -EAGAIN
  * while under way or backing off (a failure was logged once). */
+int syslog_connect_with(struct syslog_sink *y, int (*step)(struct syslog_sink *y, int timeout_ms));
+/* The same for the stream and datagram transports (not RELP). */
 int syslog_connect(struct syslog_sink *y);
 /* Close the connection, back off and say so once. */
 void syslog_connection_failed(struct syslog_sink *y, const char *what, int err);

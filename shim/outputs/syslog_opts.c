@@ -5,7 +5,7 @@
  * and the config template. Nothing here acts on a setting. */
 #include "outputs/syslog_opts.h"
 
-#include "base/options.h"
+#include "base/optspec.h"
 
 const struct opt_spec syslog_options[] = {
         { .name = "syslog-target", .type = OPT_STR, .def = "udp://127.0.0.1:514",

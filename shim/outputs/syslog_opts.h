@@ -5,6 +5,8 @@
 #ifndef SHIM_SYSLOG_OPTS_H
 #define SHIM_SYSLOG_OPTS_H
 
+#include "base/optspec.h"
+
 enum syslog_format_choice { SYSLOG_RFC5424, SYSLOG_RFC3164 };
 enum syslog_framing_choice { FRAMING_OCTET, FRAMING_NEWLINE };
 enum syslog_message_choice { SYSLOG_MSG_JSON, SYSLOG_MSG_CEE };
@@ -26,7 +28,7 @@ struct syslog_cfg {
         unsigned long connect_timeout_ms;
 };
 
-/* Its rows (into this struct) are syslog_options[], declared in
- * base/options.h beside struct opt_spec. */
+/* Its rows, into struct syslog_cfg, ending with an empty row. */
+extern const struct opt_spec syslog_options[];
 
 #endif

@@ -10,7 +10,7 @@
 #include <librelp.h>
 
 #include "base/dlib.h"
-#include "daemon/loop.h"
+#include "base/clock.h"
 
 /* librelp, loaded when a relp:// target is first checked or opened
  * (dlib.h): it maps GnuTLS and its dependencies, most of what the binary
@@ -109,7 +109,7 @@ int syslog_relp_push(struct sink *s)
 
         if (!y->qlen || (y->connected && y->sent_idx == y->qlen))
                 return 0;
-        if (syslog_connect(y) < 0)
+        if (syslog_connect_with(y, syslog_relp_connect) < 0)
                 return -EAGAIN;
         while (y->sent_idx < y->qlen) {
                 struct pend_msg *m = syslog_qat(y, y->sent_idx);
@@ -120,7 +120,7 @@ int syslog_relp_push(struct sink *s)
                         return -EAGAIN;
                 }
                 y->sent_idx++;
-                y->last_send_ms = loop_now_ms();
+                y->last_send_ms = clock_now_ms();
                 /* librelp blocks at window-many unacknowledged messages:
                  * everything sent on this session that many before this one
                  * is acknowledged */

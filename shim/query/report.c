@@ -19,11 +19,6 @@
 #include "query/scan.h"
 #include "core/stamp.h"
 
-const char *const report_class_names[RC__COUNT] = {
-        [RC_DELIVERED] = "delivered", [RC_DEFERRED] = "deferred", [RC_BOUNCED] = "bounced",
-        [RC_FAILED] = "failed", [RC_UNKNOWN] = "unknown",
-};
-
 /* Fields the report reads. */
 enum rk {
         RK_ACTION, RK_OUTCOME, RK_LOG_TYPE, RK_SOURCE_IP, RK_USER, RK_CODE, RK_STATUS,

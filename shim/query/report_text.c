@@ -10,6 +10,11 @@
 #include "core/encode_json.h"
 #include "query/report_int.h"
 
+const char *const report_class_names[RC__COUNT] = {
+        [RC_DELIVERED] = "delivered", [RC_DEFERRED] = "deferred", [RC_BOUNCED] = "bounced",
+        [RC_FAILED] = "failed", [RC_UNKNOWN] = "unknown",
+};
+
 /* ---- output: text --------------------------------------------------------------- */
 
 static void text_list(FILE *o, const struct report_list *l)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base/options.h"
+#include "outputs/registry.h"
 #include "outputs/sink.h"
 #include "testutil.h"
 

@@ -26,6 +26,7 @@
 #include "core/event.h"
 #include "daemon/loop.h"
 #include "base/options.h"
+#include "outputs/registry.h"
 #include "outputs/sink.h"
 #include "testutil.h"
 
