@@ -132,7 +132,7 @@ static int ieq(const char *p, size_t n, const char *word)
  * v (zeroed by the caller). Returns the index of the separator count (2 for
  * three numbers); *ret_i is where reading stopped, *ret_digits the digits of
  * the last number. */
-static int digit_fields(const char *p, size_t n, char sep, int max_digits, int v[3],
+static inline int digit_fields(const char *p, size_t n, char sep, int max_digits, int v[3],
                         size_t *ret_i, int *ret_digits)
 {
         int f = 0, digits = 0;

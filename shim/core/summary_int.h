@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/queue.h>
 
 #include "core/summary.h"
@@ -116,8 +117,14 @@ int sum_list_add(struct sum_lists *l, struct sum_ref *list, uint8_t *nlist, unsi
 void sum_set_once(struct sum_lists *l, struct sum_ref *r, const char *p, size_t n);
 /* Replace dst (cap bytes with its NUL) with p, cut to size. */
 void sum_copy_latest(char *dst, size_t cap, const char *p, size_t n);
-/* 1 when p[0..n) is lit; p may be NULL. */
-int sum_str_is(const char *p, size_t n, const char *lit);
+/* 1 when p[0..n) is lit; p may be NULL. Inline: it runs for every record,
+ * and the length of a literal folds to a constant. */
+static inline int sum_str_is(const char *p, size_t n, const char *lit)
+{
+        size_t l = strlen(lit);
+
+        return p && n == l && memcmp(p, lit, l) == 0;
+}
 /* 1 when p[0..n) contains word (lower case) in any case. */
 int sum_has_ci(const char *p, size_t n, const char *word);
 /* Add every string value of field key to a list; total (may be NULL)

@@ -73,13 +73,6 @@ void sum_copy_latest(char *dst, size_t cap, const char *p, size_t n)
         dst[n] = '\0';
 }
 
-int sum_str_is(const char *p, size_t n, const char *lit)
-{
-        size_t l = strlen(lit);
-
-        return p && n == l && memcmp(p, lit, l) == 0;
-}
-
 int sum_has_ci(const char *p, size_t n, const char *word)
 {
         size_t l = strlen(word);
