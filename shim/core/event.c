@@ -359,6 +359,20 @@ int event_set_bool(struct event *ev, unsigned key, int b)
         return set_int(ev, key, b ? 1 : 0, VAL_BOOL);
 }
 
+void event_set_level(struct event *ev)
+{
+        static const struct {
+                const char *name;
+                size_t len;
+        } levels[] = {
+                [SEV_ERR] = { "error", 5 }, [SEV_WARNING] = { "warning", 7 },
+                [SEV_NOTICE] = { "notice", 6 }, [SEV_INFO] = { "info", 4 },
+        };
+
+        event_set_safe(ev, K_LOG_LEVEL, levels[ev->severity].name, levels[ev->severity].len);
+        event_set_num(ev, K_EVENT_SEVERITY, ev->severity);
+}
+
 int event_has(const struct event *ev, unsigned key)
 {
         return rank_used(ev, ev->keys->k[key].rank);

@@ -26,11 +26,6 @@ static const char flag_truncated[] = "truncated";
  * more than (1 h - slack) after the clock went back to the first one. */
 #define FALLBACK_SLACK_MS (60 * 1000)
 
-static const char *const level_names[] = {
-        [SEV_ERR] = "error", [SEV_WARNING] = "warning", [SEV_NOTICE] = "notice",
-        [SEV_INFO] = "info",
-};
-
 int norm_name_info(const char *path, char *type, size_t type_len, int *y, int *mo, int *d)
 {
         struct logname ln;
@@ -194,7 +189,6 @@ unsigned norm_record(struct norm *n, struct norm_file *nf, const struct frame_re
         if (!event_has(ev, K_EVENT_TYPE))
                 event_set_safe(ev, K_EVENT_TYPE, STR("info"));
         set_related(ev);
-        event_set_safe(ev, K_LOG_LEVEL, level_names[ev->severity], strlen(level_names[ev->severity]));
-        event_set_num(ev, K_EVENT_SEVERITY, ev->severity);
+        event_set_level(ev);
         return res;
 }

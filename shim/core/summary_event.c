@@ -18,11 +18,6 @@ static const char *const end_names[] = {
         [SUMMARY_END_EVICTED] = "evicted",
 };
 
-static const char *const level_names[] = {
-        [SEV_ERR] = "error", [SEV_WARNING] = "warning", [SEV_NOTICE] = "notice",
-        [SEV_INFO] = "info",
-};
-
 void sum_set_ref(struct event *ev, unsigned key, const struct sum_sess *ss, struct sum_ref r)
 {
         if (r.len)
@@ -119,6 +114,5 @@ void sum_build(struct summary *s, const struct sum_sess *ss)
         event_set_bool(ev, s->k[SK_PARTIAL], why != SUMMARY_END_CLOSED);
         sum_set_cstr(ev, s->k[SK_END_REASON], end_names[why]);
         set_message(ev, ss, status, why);
-        event_set_safe(ev, K_LOG_LEVEL, level_names[ev->severity], strlen(level_names[ev->severity]));
-        event_set_num(ev, K_EVENT_SEVERITY, ev->severity);
+        event_set_level(ev);
 }
