@@ -38,13 +38,11 @@ static void take_direction(struct sum_counts *c, const char *p, size_t n)
 void sum_take_delivery(const struct summary *s, struct sum_sess *ss, const struct event *ev)
 {
         struct sum_counts *c = &ss->c;
-        struct sum_lists *l = &ss->l;
         const char *p;
         size_t n;
         int64_t v;
 
-        sum_add_values(s, ev, SK_FROM, l, l->from, &l->nfrom, SUMMARY_FROM_MAX, NULL);
-        sum_add_values(s, ev, SK_TO, l, l->to, &l->nto, SUMMARY_TO_MAX, &l->to_total);
+        sum_take_addresses(s, ss, ev);
         if ((p = event_get_str(ev, s->k[SK_DIRECTION], &n)))
                 take_direction(c, p, n);
         if ((p = event_get_str(ev, s->k[SK_DEST_IP], &n)))

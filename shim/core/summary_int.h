@@ -127,11 +127,8 @@ static inline int sum_str_is(const char *p, size_t n, const char *lit)
 }
 /* 1 when p[0..n) contains word (lower case) in any case. */
 int sum_has_ci(const char *p, size_t n, const char *word);
-/* Add every string value of field key to a list; total (may be NULL)
- * counts the new ones. */
-void sum_add_values(const struct summary *s, const struct event *ev, unsigned key,
-                    struct sum_lists *l, struct sum_ref *list, uint8_t *nlist, unsigned max,
-                    uint32_t *total);
+/* Add the record's senders and recipients to the session's lists. */
+void sum_take_addresses(const struct summary *s, struct sum_sess *ss, const struct event *ev);
 /* Account a response code and keep its text as the latest answer. */
 void sum_take_response(struct sum_sess *ss, const struct event *ev, int64_t code);
 /* The text a ref points to (not NUL-terminated: r.len bytes). */

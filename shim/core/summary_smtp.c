@@ -51,8 +51,7 @@ void sum_take_smtp(const struct summary *s, struct sum_sess *ss, const struct ev
         } else if (sum_str_is(act, alen, "authentication-failure")) {
                 auth_failed(c);
         }
-        sum_add_values(s, ev, SK_FROM, l, l->from, &l->nfrom, SUMMARY_FROM_MAX, NULL);
-        sum_add_values(s, ev, SK_TO, l, l->to, &l->nto, SUMMARY_TO_MAX, &l->to_total);
+        sum_take_addresses(s, ss, ev);
         if ((p = event_get_str(ev, s->k[SK_SPOOL_ID], &n)) &&
             sum_list_add(l, l->spool, &l->nspool, SUMMARY_SPOOL_MAX, p, n))
                 l->spool_total++;

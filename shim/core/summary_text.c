@@ -87,9 +87,9 @@ int sum_has_ci(const char *p, size_t n, const char *word)
         return 0;
 }
 
-void sum_add_values(const struct summary *s, const struct event *ev, unsigned key,
-                    struct sum_lists *l, struct sum_ref *list, uint8_t *nlist, unsigned max,
-                    uint32_t *total)
+static void add_values(const struct summary *s, const struct event *ev, unsigned key,
+                       struct sum_lists *l, struct sum_ref *list, uint8_t *nlist, unsigned max,
+                       uint32_t *total)
 {
         const struct field *v[8];
         unsigned n = event_get_all(ev, s->k[key], v, 8);
@@ -98,6 +98,14 @@ void sum_add_values(const struct summary *s, const struct event *ev, unsigned ke
                 if ((v[i]->kind == VAL_STR || v[i]->kind == VAL_SAFE) && v[i]->len &&
                     sum_list_add(l, list, nlist, max, v[i]->v.str, v[i]->len) && total)
                         (*total)++;
+}
+
+void sum_take_addresses(const struct summary *s, struct sum_sess *ss, const struct event *ev)
+{
+        struct sum_lists *l = &ss->l;
+
+        add_values(s, ev, SK_FROM, l, l->from, &l->nfrom, SUMMARY_FROM_MAX, NULL);
+        add_values(s, ev, SK_TO, l, l->to, &l->nto, SUMMARY_TO_MAX, &l->to_total);
 }
 
 void sum_take_response(struct sum_sess *ss, const struct event *ev, int64_t code)
