@@ -266,7 +266,8 @@ static void put_gelf_scalar(struct buf *out, const struct field *fl)
         }
 }
 
-static void encode_gelf(const struct event *ev, const uint8_t *order, struct buf *out)
+/* host, short_message and, for a message of several lines, full_message. */
+static void put_gelf_head(struct buf *out, const struct event *ev)
 {
         const struct field *host = find(ev, K_HOST_NAME);
         const struct field *msg = find(ev, K_MESSAGE);
@@ -274,8 +275,6 @@ static void encode_gelf(const struct event *ev, const uint8_t *order, struct buf
         const char *m = msg_text ? msg->v.str : "";
         size_t mlen = msg_text ? msg->len : 0;
         const char *nl = memchr(m, '\n', mlen);
-        int64_t ms = ev->ts_ms;
-        const struct key *prev = NULL;
 
         buf_lit(out, "{\"version\":\"1.1\",\"host\":");
         if (host && (host->kind == VAL_STR || host->kind == VAL_SAFE))
@@ -291,19 +290,68 @@ static void encode_gelf(const struct event *ev, const uint8_t *order, struct buf
                 buf_lit(out, ",\"full_message\":");
                 put_str(out, m, mlen);
         }
-        buf_lit(out, ",\"timestamp\":");
-        {
-                /* sign first, then |ms|: -1500 ms is -1.500, not -2 + .500 */
-                uint64_t a = ms < 0 ? 0 - (uint64_t)ms : (uint64_t)ms;
-                int r = (int)(a % 1000);
-                char d[3] = { (char)('0' + r / 100), (char)('0' + r / 10 % 10), (char)('0' + r % 10) };
+}
 
-                if (ms < 0)
-                        buf_putc(out, '-');
-                buf_int(out, (long long)(a / 1000));
-                buf_putc(out, '.');
-                buf_put(out, d, 3);
+/* Seconds with three decimals. */
+static void put_gelf_timestamp(struct buf *out, int64_t ms)
+{
+        /* sign first, then |ms|: -1500 ms is -1.500, not -2 + .500 */
+        uint64_t a = ms < 0 ? 0 - (uint64_t)ms : (uint64_t)ms;
+        int r = (int)(a % 1000);
+        char d[3] = { (char)('0' + r / 100), (char)('0' + r / 10 % 10), (char)('0' + r % 10) };
+
+        buf_lit(out, ",\"timestamp\":");
+        if (ms < 0)
+                buf_putc(out, '-');
+        buf_int(out, (long long)(a / 1000));
+        buf_putc(out, '.');
+        buf_put(out, d, 3);
+}
+
+/* A number or boolean as the text inside a joined array string. */
+static void put_gelf_item_text(struct buf *out, const struct field *fl)
+{
+        if (fl->kind == VAL_BOOL)
+                buf_put(out, fl->v.num ? "true" : "false", fl->v.num ? 4 : 5);
+        else
+                buf_int(out, fl->v.num);
+}
+
+/* The next item of an array: continue the joined string. After a failed
+ * append the closing quote may be missing (len may even be the mark): the
+ * event is rolled back anyway, so write nothing more of it. */
+static void put_gelf_next_item(struct buf *out, const struct field *fl)
+{
+        if (out->failed)
+                return;
+        out->len--;     /* the closing quote */
+        buf_putc(out, ',');
+        if (fl->kind == VAL_STR || fl->kind == VAL_SAFE)
+                json_escape(out, fl->v.str, fl->len);
+        else
+                put_gelf_item_text(out, fl);
+        buf_putc(out, '"');
+}
+
+static void put_gelf_field(struct buf *out, const struct field *fl, const struct key *k)
+{
+        buf_putc(out, ',');
+        put_gelf_name(out, k);
+        if (k->is_array && fl->kind != VAL_STR && fl->kind != VAL_SAFE) {
+                buf_putc(out, '"');
+                put_gelf_item_text(out, fl);
+                buf_putc(out, '"');
+        } else {
+                put_gelf_scalar(out, fl);
         }
+}
+
+static void encode_gelf(const struct event *ev, const uint8_t *order, struct buf *out)
+{
+        const struct key *prev = NULL;
+
+        put_gelf_head(out, ev);
+        put_gelf_timestamp(out, ev->ts_ms);
         buf_lit(out, ",\"level\":");
         buf_int(out, ev->severity);
         for (unsigned i = 0; i < ev->nfields; i++) {
@@ -314,35 +362,10 @@ static void encode_gelf(const struct event *ev, const uint8_t *order, struct buf
                     fl->key == K_TIMESTAMP || fl->key == K_EVENT_SEVERITY)
                         continue;
                 if (prev == k) {
-                        /* next item of an array: continue the joined string.
-                         * After a failed append the closing quote may be
-                         * missing (len may even be the mark): the event is
-                         * rolled back anyway, so write nothing more of it. */
-                        if (out->failed)
-                                continue;
-                        out->len--;     /* the closing quote */
-                        buf_putc(out, ',');
-                        if (fl->kind == VAL_STR || fl->kind == VAL_SAFE)
-                                json_escape(out, fl->v.str, fl->len);
-                        else if (fl->kind == VAL_BOOL)
-                                buf_put(out, fl->v.num ? "true" : "false", fl->v.num ? 4 : 5);
-                        else
-                                buf_int(out, fl->v.num);
-                        buf_putc(out, '"');
+                        put_gelf_next_item(out, fl);
                         continue;
                 }
-                buf_putc(out, ',');
-                put_gelf_name(out, k);
-                if (k->is_array && fl->kind != VAL_STR && fl->kind != VAL_SAFE) {
-                        buf_putc(out, '"');
-                        if (fl->kind == VAL_BOOL)
-                                buf_put(out, fl->v.num ? "true" : "false", fl->v.num ? 4 : 5);
-                        else
-                                buf_int(out, fl->v.num);
-                        buf_putc(out, '"');
-                } else {
-                        put_gelf_scalar(out, fl);
-                }
+                put_gelf_field(out, fl, k);
                 prev = k;
         }
         buf_lit(out, "}\n");

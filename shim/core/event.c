@@ -77,22 +77,20 @@ static int name_char(char c)
                (c >= '0' && c <= '9') || c == '_' || c == '@' || c == '-';
 }
 
-int keys_intern(struct keys *keys, const char *name, size_t len)
+static int find_n(const struct keys *keys, const char *name, size_t len)
 {
-        struct key *k;
-        size_t start = 0;
-
         for (unsigned i = 0; i < keys->n; i++)
                 if (keys->k[i].len == len && memcmp(keys->k[i].name, name, len) == 0)
                         return (int)i;
-        if (keys->finished)
-                return -EBUSY;
-        if (len == 0 || len >= KEY_NAME_MAX)
-                return -EINVAL;
-        if (keys->n >= KEYS_MAX)
-                return -ENOSPC;
-        k = &keys->k[keys->n];
-        memset(k, 0, sizeof(*k));
+        return -ENOENT;
+}
+
+/* Cut a dotted name into k's segments. Returns 0 or -EINVAL (an empty
+ * segment, too many, or a character a name may not have). */
+static int split_segments(struct key *k, const char *name, size_t len)
+{
+        size_t start = 0;
+
         for (size_t i = 0; i <= len; i++) {
                 if (i == len || name[i] == '.') {
                         if (i == start || k->nseg == KEY_SEGS_MAX)
@@ -105,26 +103,50 @@ int keys_intern(struct keys *keys, const char *name, size_t len)
                         return -EINVAL;
                 }
         }
+        return 0;
+}
+
+/* Which related.* field a value of this key also goes to. */
+static uint8_t related_of(const char *name, size_t len)
+{
+        if (len > 3 && memcmp(name + len - 3, ".ip", 3) == 0 &&
+            !(len == 10 && memcmp(name, "related.ip", 10) == 0))
+                return REL_IP;
+        if (len >= 9 && memcmp(name + len - 9, "user.name", 9) == 0 &&
+            (len == 9 || name[len - 10] == '.'))
+                return REL_USER;
+        return REL_NONE;
+}
+
+int keys_intern(struct keys *keys, const char *name, size_t len)
+{
+        struct key *k;
+        int i = find_n(keys, name, len);
+
+        if (i >= 0)
+                return i;
+        if (keys->finished)
+                return -EBUSY;
+        if (len == 0 || len >= KEY_NAME_MAX)
+                return -EINVAL;
+        if (keys->n >= KEYS_MAX)
+                return -ENOSPC;
+        k = &keys->k[keys->n];
+        memset(k, 0, sizeof(*k));
+        if (split_segments(k, name, len) < 0)
+                return -EINVAL;
         memcpy(k->name, name, len);
         k->len = (uint8_t)len;
         k->is_array = (uint8_t)keys_is_array_name(name, len);
-        if (len > 3 && memcmp(name + len - 3, ".ip", 3) == 0 &&
-            !(len == 10 && memcmp(name, "related.ip", 10) == 0))
-                k->related = REL_IP;
-        else if (len >= 9 && memcmp(name + len - 9, "user.name", 9) == 0 &&
-                 (len == 9 || name[len - 10] == '.'))
-                k->related = REL_USER;
+        k->related = related_of(name, len);
         return (int)keys->n++;
 }
 
 int keys_find(const struct keys *keys, const char *name)
 {
-        size_t len = strlen(name);
+        int i = find_n(keys, name, strlen(name));
 
-        for (unsigned i = 0; i < keys->n; i++)
-                if (keys->k[i].len == len && memcmp(keys->k[i].name, name, len) == 0)
-                        return (int)i;
-        return -1;
+        return i >= 0 ? i : -1;
 }
 
 /* Segment-wise order, so that keys sharing a prefix are adjacent. */
@@ -335,6 +357,20 @@ int event_set_num(struct event *ev, unsigned key, int64_t num)
 int event_set_bool(struct event *ev, unsigned key, int b)
 {
         return set_int(ev, key, b ? 1 : 0, VAL_BOOL);
+}
+
+void event_set_level(struct event *ev)
+{
+        static const struct {
+                const char *name;
+                size_t len;
+        } levels[] = {
+                [SEV_ERR] = { "error", 5 }, [SEV_WARNING] = { "warning", 7 },
+                [SEV_NOTICE] = { "notice", 6 }, [SEV_INFO] = { "info", 4 },
+        };
+
+        event_set_safe(ev, K_LOG_LEVEL, levels[ev->severity].name, levels[ev->severity].len);
+        event_set_num(ev, K_EVENT_SEVERITY, ev->severity);
 }
 
 int event_has(const struct event *ev, unsigned key)

@@ -154,6 +154,10 @@ int event_set_safe(struct event *ev, unsigned key, const char *str, size_t len);
 int event_text_safe(const char *p, size_t n);
 int event_set_bool(struct event *ev, unsigned key, int b);
 
+/* Set log.level ("error", "warning", "notice", "info") and event.severity
+ * from ev->severity (an enum severity). */
+void event_set_level(struct event *ev);
+
 /* Whether key has a value. */
 int event_has(const struct event *ev, unsigned key);
 /* The string value of a scalar key, or NULL. */

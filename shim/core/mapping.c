@@ -11,40 +11,56 @@
 
 /* ---- applying --------------------------------------------------------- */
 
-static int classify(const char *p, size_t n, enum bracket_kind *ret)
+struct char_counts {
+        int letters, lower, other, colon, dot;
+};
+
+static void count_chars(const char *p, size_t n, struct char_counts *c)
+{
+        for (size_t i = 0; i < n; i++) {
+                char ch = p[i];
+                if ((ch >= 'a' && ch <= 'z'))
+                        c->letters++, c->lower++;
+                else if (ch >= 'A' && ch <= 'Z')
+                        c->letters++;
+                else if (ch == ':')
+                        c->colon++;
+                else if (ch == '.')
+                        c->dot++;
+                else if (!((ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
+                        c->other++;
+        }
+}
+
+/* 1 when p[0..n) is an IPv6 (colon) or IPv4 address. */
+static int is_ip(const char *p, size_t n, int colon)
 {
         char tmp[INET6_ADDRSTRLEN + 1];
         unsigned char addr[16];
-        int letters = 0, lower = 0, other = 0, colon = 0, dot = 0;
+
+        if (n >= sizeof(tmp))
+                return 0;
+        memcpy(tmp, p, n);
+        tmp[n] = '\0';
+        return inet_pton(colon ? AF_INET6 : AF_INET, tmp, addr) == 1;
+}
+
+static int classify(const char *p, size_t n, enum bracket_kind *ret)
+{
+        struct char_counts c = { 0, 0, 0, 0, 0 };
 
         if (n == 0 || n > 64)
                 return 0;
-        for (size_t i = 0; i < n; i++) {
-                char c = p[i];
-                if ((c >= 'a' && c <= 'z'))
-                        letters++, lower++;
-                else if (c >= 'A' && c <= 'Z')
-                        letters++;
-                else if (c == ':')
-                        colon++;
-                else if (c == '.')
-                        dot++;
-                else if (!((c >= '0' && c <= '9') || c == '-' || c == '_'))
-                        other++;
-        }
-        if (other)
+        count_chars(p, n, &c);
+        if (c.other)
                 return 0;
-        if (colon || dot) {
-                if (n >= sizeof(tmp))
-                        return 0;
-                memcpy(tmp, p, n);
-                tmp[n] = '\0';
-                if (inet_pton(colon ? AF_INET6 : AF_INET, tmp, addr) != 1)
+        if (c.colon || c.dot) {
+                if (!is_ip(p, n, c.colon))
                         return 0;
                 *ret = BR_IP;
                 return 1;
         }
-        if ((size_t)letters == n && p[0] >= 'A' && p[0] <= 'Z' && lower) {
+        if ((size_t)c.letters == n && p[0] >= 'A' && p[0] <= 'Z' && c.lower) {
                 *ret = BR_TAG;
                 return 1;
         }
@@ -112,39 +128,60 @@ static int ieq(const char *p, size_t n, const char *word)
         return 1;
 }
 
-/* "h:mm:ss AM" or "hh:mm:ss" -> seconds of the day. */
-static int parse_us_clock(const char *p, size_t n, int *ret_sec)
+/* Up to three numbers of at most max_digits digits, separated by sep, into
+ * v (zeroed by the caller). Returns the index of the separator count (2 for
+ * three numbers); *ret_i is where reading stopped, *ret_digits the digits of
+ * the last number. */
+static inline int digit_fields(const char *p, size_t n, char sep, int max_digits, int v[3],
+                        size_t *ret_i, int *ret_digits)
 {
-        int v[3] = { 0, 0, 0 }, f = 0, digits = 0;
+        int f = 0, digits = 0;
         size_t i = 0;
 
-        for (; i < n && f < 3; i++) {
-                if (p[i] >= '0' && p[i] <= '9' && digits < 2) {
+        for (; i < n; i++) {
+                if (p[i] >= '0' && p[i] <= '9' && digits < max_digits) {
                         v[f] = v[f] * 10 + (p[i] - '0');
                         digits++;
-                } else if (p[i] == ':' && digits && f < 2) {
+                } else if (p[i] == sep && digits && f < 2) {
                         f++;
                         digits = 0;
                 } else {
                         break;
                 }
         }
-        if (f != 2 || !digits)
+        *ret_i = i;
+        *ret_digits = digits;
+        return f;
+}
+
+/* " AM"/" PM" (p, n: after the blanks) applied to a 12-hour *hour. */
+static int apply_ampm(const char *p, size_t n, int *hour)
+{
+        if (n != 2 || (p[1] | 0x20) != 'm')
+                return -1;
+        if (*hour < 1 || *hour > 12)
+                return -1;
+        if ((p[0] | 0x20) == 'a')
+                *hour = *hour == 12 ? 0 : *hour;
+        else if ((p[0] | 0x20) == 'p')
+                *hour = *hour == 12 ? 12 : *hour + 12;
+        else
+                return -1;
+        return 0;
+}
+
+/* "h:mm:ss AM" or "hh:mm:ss" -> seconds of the day. */
+static int parse_us_clock(const char *p, size_t n, int *ret_sec)
+{
+        int v[3] = { 0, 0, 0 }, digits;
+        size_t i;
+
+        if (digit_fields(p, n, ':', 2, v, &i, &digits) != 2 || !digits)
                 return -1;
         while (i < n && p[i] == ' ')
                 i++;
-        if (i < n) {
-                if (n - i != 2 || (p[i + 1] | 0x20) != 'm')
-                        return -1;
-                if (v[0] < 1 || v[0] > 12)
-                        return -1;
-                if ((p[i] | 0x20) == 'a')
-                        v[0] = v[0] == 12 ? 0 : v[0];
-                else if ((p[i] | 0x20) == 'p')
-                        v[0] = v[0] == 12 ? 12 : v[0] + 12;
-                else
-                        return -1;
-        }
+        if (i < n && apply_ampm(p + i, n - i, &v[0]) < 0)
+                return -1;
         if (v[0] > 23 || v[1] > 59 || v[2] > 59)
                 return -1;
         *ret_sec = v[0] * 3600 + v[1] * 60 + v[2];
@@ -154,22 +191,11 @@ static int parse_us_clock(const char *p, size_t n, int *ret_sec)
 /* "M/D/YYYY h:mm:ss AM" -> local seconds since the epoch read as UTC. */
 static int parse_us_date(const char *p, size_t n, int64_t *ret)
 {
-        int v[3] = { 0, 0, 0 }, f = 0, digits = 0, sec;
-        size_t i = 0;
+        int v[3] = { 0, 0, 0 }, digits, sec;
+        size_t i;
 
-        for (; i < n; i++) {
-                if (p[i] >= '0' && p[i] <= '9' && digits < 4) {
-                        v[f] = v[f] * 10 + (p[i] - '0');
-                        digits++;
-                } else if (p[i] == '/' && digits && f < 2) {
-                        f++;
-                        digits = 0;
-                } else {
-                        break;
-                }
-        }
-        if (f != 2 || digits != 4 || i >= n || p[i] != ' ' ||
-            !stamp_date_valid(v[2], v[0], v[1]))
+        if (digit_fields(p, n, '/', 4, v, &i, &digits) != 2 || digits != 4 || i >= n ||
+            p[i] != ' ' || !stamp_date_valid(v[2], v[0], v[1]))
                 return -1;
         if (parse_us_clock(p + i + 1, n - i - 1, &sec) < 0)
                 return -1;
@@ -177,14 +203,103 @@ static int parse_us_date(const char *p, size_t n, int64_t *ret)
         return 0;
 }
 
-/* The text of one converted group; *out may point into in or the scratch. */
+static int conv_trim(const char *in, size_t n, const char **out, size_t *out_len)
+{
+        while (n && (in[0] == ' ' || in[0] == '\t'))
+                in++, n--;
+        while (n && (in[n - 1] == ' ' || in[n - 1] == '\t' || in[n - 1] == '.'))
+                n--;
+        *out = in;
+        *out_len = n;
+        return 0;
+}
+
+static int conv_case(enum conv conv, const char *in, size_t n, struct event *ev,
+                     const char **out, size_t *out_len)
+{
+        char *s = event_scratch(ev, n);
+
+        if (!s)
+                return -1;
+        for (size_t i = 0; i < n; i++) {
+                char c = in[i];
+                if (conv == CONV_UPPER && c >= 'a' && c <= 'z')
+                        c = (char)(c - 32);
+                else if (conv == CONV_LOWER && c >= 'A' && c <= 'Z')
+                        c = (char)(c + 32);
+                s[i] = c;
+        }
+        *out = s;
+        *out_len = n;
+        return 0;
+}
+
+/* "M/D/YYYY h:mm:ss AM" in the file's zone -> ISO 8601 UTC. */
+static int conv_usdate(const char *in, size_t n, struct event *ev, struct mapping_ctx *ctx,
+                       const char **out, size_t *out_len)
+{
+        int64_t local, first, second;
+        char *s;
+
+        if (parse_us_date(in, n, &local) < 0 || !(s = event_scratch(ev, 24)))
+                return -1;
+        tz_local_to_utc(ctx->tz, local, &first, &second);
+        stamp_format_utc(first * 1000, s);
+        *out = s;
+        *out_len = 24;
+        return 0;
+}
+
+/* "h:mm:ss PM" -> "hh:mm:ss" (24-hour). */
+static int conv_ustime(const char *in, size_t n, struct event *ev, const char **out,
+                       size_t *out_len)
+{
+        int sec, v[3];
+        char *s;
+
+        if (parse_us_clock(in, n, &sec) < 0 || !(s = event_scratch(ev, 8)))
+                return -1;
+        v[0] = sec / 3600;
+        v[1] = sec / 60 % 60;
+        v[2] = sec % 60;
+        for (int i = 0; i < 3; i++) {
+                s[3 * i] = (char)('0' + v[i] / 10);
+                s[3 * i + 1] = (char)('0' + v[i] % 10);
+                if (i < 2)
+                        s[3 * i + 2] = ':';
+        }
+        *out = s;
+        *out_len = 8;
+        return 0;
+}
+
+/* A spool file's path -> its id: the base name without its extension, at
+ * most its last 8 characters. */
+static int conv_spoolid(const char *in, size_t n, const char **out, size_t *out_len)
+{
+        size_t b = n, e = n;
+
+        while (b && in[b - 1] != '/' && in[b - 1] != '\\')
+                b--;
+        for (size_t i = n; i > b; i--)
+                if (in[i - 1] == '.') {
+                        e = i - 1;
+                        break;
+                }
+        if (e - b > 8)
+                b = e - 8;
+        if (e == b)
+                return -1;
+        *out = in + b;
+        *out_len = e - b;
+        return 0;
+}
+
+/* The text of one converted group; *out may point into in or the scratch.
+ * Number and boolean are read from the text later, by set_single. */
 static int conv_text(enum conv conv, const char *in, size_t n, struct event *ev,
                      struct mapping_ctx *ctx, const char **out, size_t *out_len)
 {
-        char *s;
-        int64_t local, first, second;
-        int sec;
-
         switch (conv) {
         case CONV_NONE:
         case CONV_NUMBER:
@@ -193,69 +308,16 @@ static int conv_text(enum conv conv, const char *in, size_t n, struct event *ev,
                 *out_len = n;
                 return 0;
         case CONV_TRIM:
-                while (n && (in[0] == ' ' || in[0] == '\t'))
-                        in++, n--;
-                while (n && (in[n - 1] == ' ' || in[n - 1] == '\t' || in[n - 1] == '.'))
-                        n--;
-                *out = in;
-                *out_len = n;
-                return 0;
+                return conv_trim(in, n, out, out_len);
         case CONV_UPPER:
         case CONV_LOWER:
-                if (!(s = event_scratch(ev, n)))
-                        return -1;
-                for (size_t i = 0; i < n; i++) {
-                        char c = in[i];
-                        if (conv == CONV_UPPER && c >= 'a' && c <= 'z')
-                                c = (char)(c - 32);
-                        else if (conv == CONV_LOWER && c >= 'A' && c <= 'Z')
-                                c = (char)(c + 32);
-                        s[i] = c;
-                }
-                *out = s;
-                *out_len = n;
-                return 0;
+                return conv_case(conv, in, n, ev, out, out_len);
         case CONV_USDATE:
-                if (parse_us_date(in, n, &local) < 0 || !(s = event_scratch(ev, 24)))
-                        return -1;
-                tz_local_to_utc(ctx->tz, local, &first, &second);
-                stamp_format_utc(first * 1000, s);
-                *out = s;
-                *out_len = 24;
-                return 0;
+                return conv_usdate(in, n, ev, ctx, out, out_len);
         case CONV_USTIME:
-                if (parse_us_clock(in, n, &sec) < 0 || !(s = event_scratch(ev, 8)))
-                        return -1;
-                {
-                        int v[3] = { sec / 3600, sec / 60 % 60, sec % 60 };
-                        for (int i = 0; i < 3; i++) {
-                                s[3 * i] = (char)('0' + v[i] / 10);
-                                s[3 * i + 1] = (char)('0' + v[i] % 10);
-                                if (i < 2)
-                                        s[3 * i + 2] = ':';
-                        }
-                }
-                *out = s;
-                *out_len = 8;
-                return 0;
-        case CONV_SPOOLID: {
-                size_t b = n, e;
-                while (b && in[b - 1] != '/' && in[b - 1] != '\\')
-                        b--;
-                e = n;
-                for (size_t i = n; i > b; i--)
-                        if (in[i - 1] == '.') {
-                                e = i - 1;
-                                break;
-                        }
-                if (e - b > 8)
-                        b = e - 8;
-                if (e == b)
-                        return -1;
-                *out = in + b;
-                *out_len = e - b;
-                return 0;
-        }
+                return conv_ustime(in, n, ev, out, out_len);
+        case CONV_SPOOLID:
+                return conv_spoolid(in, n, out, out_len);
         }
         return -1;
 }
@@ -267,29 +329,79 @@ static void conv_failed(struct event *ev)
         event_set_safe(ev, K_TAGS, tag_conv_failed, sizeof(tag_conv_failed) - 1);
 }
 
-static void apply_setter(const struct setter *st, struct event *ev, struct mapping_ctx *ctx,
-                         const char *msg, const PCRE2_SIZE *ov)
+/* "true"/"yes"/"1" -> 1, "false"/"no"/"0" -> 0, any case; else -1. */
+static int parse_bool(const char *p, size_t n)
 {
-        const char *parts[MAPPING_TEMPLATE_PARTS];
-        size_t lens[MAPPING_TEMPLATE_PARTS], total = 0;
-        char *s;
+        if (ieq(p, n, "true") || ieq(p, n, "yes") || ieq(p, n, "1"))
+                return 1;
+        if (ieq(p, n, "false") || ieq(p, n, "no") || ieq(p, n, "0"))
+                return 0;
+        return -1;
+}
 
+/* A template of one group: the value is the group's text, or the number or
+ * boolean it reads as. */
+static void set_single(const struct setter *st, struct event *ev, const char *p, size_t n)
+{
+        int64_t v;
+        int b;
+
+        switch (st->parts[0].conv) {
+        case CONV_NUMBER:
+                if (parse_int(p, n, &v) < 0)
+                        conv_failed(ev);
+                else
+                        event_set_num(ev, st->key, v);
+                return;
+        case CONV_BOOLEAN:
+                if ((b = parse_bool(p, n)) < 0)
+                        conv_failed(ev);
+                else
+                        event_set_bool(ev, st->key, b);
+                return;
+        case CONV_NONE:
+        case CONV_UPPER:
+        case CONV_LOWER:
+        case CONV_USDATE:
+        case CONV_USTIME:
+        case CONV_SPOOLID:
+        case CONV_TRIM:
+                event_set_str(ev, st->key, p, n);
+                return;
+        }
+}
+
+/* A setter with a constant value; returns 0 when st is a template. */
+static int set_const(const struct setter *st, struct event *ev)
+{
         switch (st->kind) {
         case SET_STR:
                 if (st->safe)
                         event_set_safe(ev, st->key, st->str, st->len);
                 else
                         event_set_str(ev, st->key, st->str, st->len);
-                return;
+                return 1;
         case SET_NUM:
                 event_set_num(ev, st->key, st->num);
-                return;
+                return 1;
         case SET_BOOL:
                 event_set_bool(ev, st->key, (int)st->num);
-                return;
+                return 1;
         case SET_TPL:
                 break;
         }
+        return 0;
+}
+
+/* The text of each part of a template into parts/lens; returns the total
+ * length, or -1 when the setter sets nothing (a lone group that did not
+ * take part, or a conversion that failed, tagged). */
+static long template_parts(const struct setter *st, struct event *ev, struct mapping_ctx *ctx,
+                           const char *msg, const PCRE2_SIZE *ov, const char **parts,
+                           size_t *lens)
+{
+        size_t total = 0;
+
         for (unsigned i = 0; i < st->nparts; i++) {
                 const struct part *pt = &st->parts[i];
                 PCRE2_SIZE a, b;
@@ -303,42 +415,37 @@ static void apply_setter(const struct setter *st, struct event *ev, struct mappi
                         if (a == PCRE2_UNSET) {
                                 /* an optional group that did not take part */
                                 if (st->nparts == 1)
-                                        return;
+                                        return -1;
                                 parts[i] = "";
                                 lens[i] = 0;
                         } else if (conv_text(pt->conv, msg + a, b - a, ev, ctx,
                                              &parts[i], &lens[i]) < 0) {
                                 conv_failed(ev);
-                                return;
+                                return -1;
                         }
                 }
                 total += lens[i];
         }
-        if (st->nparts == 1) {
-                const struct part *pt = &st->parts[0];
-                int64_t v;
+        return (long)total;
+}
 
-                if (pt->conv == CONV_NUMBER) {
-                        if (parse_int(parts[0], lens[0], &v) < 0)
-                                conv_failed(ev);
-                        else
-                                event_set_num(ev, st->key, v);
-                        return;
-                }
-                if (pt->conv == CONV_BOOLEAN) {
-                        if (ieq(parts[0], lens[0], "true") || ieq(parts[0], lens[0], "yes") ||
-                            ieq(parts[0], lens[0], "1"))
-                                event_set_bool(ev, st->key, 1);
-                        else if (ieq(parts[0], lens[0], "false") || ieq(parts[0], lens[0], "no") ||
-                                 ieq(parts[0], lens[0], "0"))
-                                event_set_bool(ev, st->key, 0);
-                        else
-                                conv_failed(ev);
-                        return;
-                }
-                event_set_str(ev, st->key, parts[0], lens[0]);
+static void apply_setter(const struct setter *st, struct event *ev, struct mapping_ctx *ctx,
+                         const char *msg, const PCRE2_SIZE *ov)
+{
+        const char *parts[MAPPING_TEMPLATE_PARTS];
+        size_t lens[MAPPING_TEMPLATE_PARTS], total;
+        long got;
+        char *s;
+
+        if (set_const(st, ev))
+                return;
+        if ((got = template_parts(st, ev, ctx, msg, ov, parts, lens)) < 0)
+                return;
+        if (st->nparts == 1) {
+                set_single(st, ev, parts[0], lens[0]);
                 return;
         }
+        total = (size_t)got;
         if (!(s = event_scratch(ev, total ? total : 1)))
                 return;
         total = 0;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* What mapping_load.c builds and mapping.c applies: compiled rules, field
- * setters and templates. Private to those two files. */
+/* What loading builds (mapping_load.c, mapping_rule.c, mapping_template.c)
+ * and mapping.c applies: compiled rules, field setters and templates.
+ * Private to those files. */
 #ifndef SHIM_MAPPING_INT_H
 #define SHIM_MAPPING_INT_H
 

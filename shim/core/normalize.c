@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/logname.h"
+
 static const char tag_unparsed[] = "smartermail_unparsed";
 static const char tag_bad_time[] = "smartermail_bad_timestamp";
 static const char flag_multiline[] = "multiline";
@@ -24,32 +26,16 @@ static const char flag_truncated[] = "truncated";
  * more than (1 h - slack) after the clock went back to the first one. */
 #define FALLBACK_SLACK_MS (60 * 1000)
 
-static const char *const level_names[] = {
-        [SEV_ERR] = "error", [SEV_WARNING] = "warning", [SEV_NOTICE] = "notice",
-        [SEV_INFO] = "info",
-};
-
 int norm_name_info(const char *path, char *type, size_t type_len, int *y, int *mo, int *d)
 {
-        const char *base = strrchr(path, '/');
-        size_t n, tl;
+        struct logname ln;
 
-        base = base ? base + 1 : path;
-        n = strlen(base);
-        if (n < 16 || base[10] != '-' || strcmp(base + n - 4, ".log") != 0 ||
-            stamp_parse_date(base, 10, y, mo, d) < 0 || !stamp_date_valid(*y, *mo, *d))
+        if (logname_parse(path, &ln) < 0 || ln.zipped || strlen(ln.type) >= type_len)
                 return -EINVAL;
-        tl = n - 15;
-        if (tl == 0 || tl >= type_len)
-                return -EINVAL;
-        for (size_t i = 0; i < tl; i++) {
-                char c = base[11 + i];
-                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      c == '_' || c == '-'))
-                        return -EINVAL;
-        }
-        memcpy(type, base + 11, tl);
-        type[tl] = '\0';
+        memcpy(type, ln.type, strlen(ln.type) + 1);
+        *y = ln.y;
+        *mo = ln.mo;
+        *d = ln.d;
         return 0;
 }
 
@@ -203,7 +189,6 @@ unsigned norm_record(struct norm *n, struct norm_file *nf, const struct frame_re
         if (!event_has(ev, K_EVENT_TYPE))
                 event_set_safe(ev, K_EVENT_TYPE, STR("info"));
         set_related(ev);
-        event_set_safe(ev, K_LOG_LEVEL, level_names[ev->severity], strlen(level_names[ev->severity]));
-        event_set_num(ev, K_EVENT_SEVERITY, ev->severity);
+        event_set_level(ev);
         return res;
 }

@@ -39,8 +39,9 @@ struct norm_file {
 };
 
 /* Tell type word and date from a "YYYY.MM.DD-<type>.log" base name (any
- * directory before it). Returns 0, or -EINVAL when the name has another
- * shape. type gets at most type_len - 1 bytes. */
+ * directory before it; logname_parse, for a caller that wants them apart).
+ * Returns 0, or -EINVAL when the name has another shape (an archive's
+ * ".log.zip" too), or a type word of type_len bytes or more. */
 int norm_name_info(const char *path, char *type, size_t type_len, int *y, int *mo, int *d);
 
 /* Start a file: type selects the mapping; the date (valid) anchors

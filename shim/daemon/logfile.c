@@ -13,33 +13,14 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "core/logname.h"
 #include "core/normalize.h"
 
 int logfile_is_log(const char *name, const char *types, char *type, size_t type_len,
                 int *y, int *mo, int *d)
 {
-        size_t tl;
-        const char *p;
-
-        if (norm_name_info(name, type, type_len, y, mo, d) < 0)
-                return 0;
-        if (!types || !types[0])
-                return 1;
-        tl = strlen(type);
-        for (p = types; *p;) {
-                const char *c = strchr(p, ',');
-                size_t l = c ? (size_t)(c - p) : strlen(p);
-                while (l && *p == ' ')
-                        p++, l--;
-                while (l && p[l - 1] == ' ')
-                        l--;
-                if (l == tl && memcmp(p, type, l) == 0)
-                        return 1;
-                if (!c)
-                        break;
-                p = c + 1;
-        }
-        return 0;
+        return norm_name_info(name, type, type_len, y, mo, d) == 0 &&
+               logname_type_listed(types, type);
 }
 
 static void fill_fp(struct logfile *t)

@@ -17,7 +17,7 @@
 
 #include <zip.h>
 
-#include "core/normalize.h"
+#include "core/logname.h"
 #include "core/stamp.h"
 
 #define STAMP_SCAN_MAX 40       /* a time stamp prefix is at most 27 bytes */
@@ -32,8 +32,7 @@ static int ends_with(const char *s, const char *suffix)
 int logset_add(struct logset *ls, const char *path)
 {
         struct logset_file *f;
-        char name[4096];
-        int y, mo, d;
+        struct logname ln;
 
         if (ls->n == ls->cap) {
                 size_t cap = ls->cap ? ls->cap * 2 : 64;
@@ -50,14 +49,11 @@ int logset_add(struct logset *ls, const char *path)
         if (!f->path)
                 return -ENOMEM;
         f->zipped = ends_with(path, ".log.zip");
-        snprintf(name, sizeof(name), "%s", path);
-        if (f->zipped)
-                name[strlen(name) - 4] = '\0';
         f->day = LOGSET_NO_DAY;
-        if (norm_name_info(name, f->type, sizeof(f->type), &y, &mo, &d) == 0)
-                f->day = stamp_days_from_civil(y, mo, d);
-        else
-                f->type[0] = '\0';
+        if (logname_parse(path, &ln) == 0) {
+                f->day = stamp_days_from_civil(ln.y, ln.mo, ln.d);
+                snprintf(f->type, sizeof(f->type), "%s", ln.type);
+        }
         ls->n++;
         return 0;
 }
@@ -75,17 +71,11 @@ int logset_scan(struct logset *ls, const char *dir, struct diag *err)
                                 strerror(e));
         }
         while ((de = readdir(dh))) {
-                char path[4096], type[64];
-                int y, mo, d;
+                char path[4096];
                 const char *n = de->d_name;
-                char name[256];
+                struct logname ln;
 
-                if (!ends_with(n, ".log") && !ends_with(n, ".log.zip"))
-                        continue;
-                snprintf(name, sizeof(name), "%s", n);
-                if (ends_with(name, ".zip"))
-                        name[strlen(name) - 4] = '\0';
-                if (norm_name_info(name, type, sizeof(type), &y, &mo, &d) < 0)
+                if (logname_parse(n, &ln) < 0)
                         continue;
                 if (added++ >= LOGSET_FILES_MAX)
                         break;
@@ -112,32 +102,13 @@ static int file_cmp(const void *a, const void *b)
         return strcmp(x->path, y->path);
 }
 
-static int type_listed(const char *types, const char *type)
-{
-        size_t n = strlen(type);
-
-        if (!types || !types[0])
-                return 1;
-        for (const char *p = types; *p;) {
-                const char *comma = strchr(p, ',');
-                size_t l = comma ? (size_t)(comma - p) : strlen(p);
-
-                if (l == n && strncmp(p, type, n) == 0)
-                        return 1;
-                if (!comma)
-                        break;
-                p = comma + 1;
-        }
-        return 0;
-}
-
 void logset_select(struct logset *ls, const char *types, int64_t from_day, int64_t to_day)
 {
         size_t o = 0;
 
         for (size_t i = 0; i < ls->n; i++) {
                 struct logset_file *f = &ls->f[i];
-                int keep = type_listed(types, f->type) &&
+                int keep = logname_type_listed(types, f->type) &&
                            (f->day == LOGSET_NO_DAY ||
                             ((from_day == LOGSET_NO_DAY || f->day >= from_day - 1) &&
                              (to_day == LOGSET_NO_DAY || f->day <= to_day)));

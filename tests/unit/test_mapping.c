@@ -16,6 +16,7 @@
 #include "core/event.h"
 #include "base/log.h"
 #include "core/mapping.h"
+#include "core/stamp.h"
 #include "testutil.h"
 
 /* ---- mapping_brackets -------------------------------------------------- */
@@ -446,6 +447,168 @@ static void test_mapping_load_real(void **state)
         keys_free(keys);
 }
 
+/* ---- conversions ------------------------------------------------------- */
+
+/* One rule per conversion ("number 42" -> ${v:number}), plus templates of
+ * several parts and an optional group. */
+#define CONV_RULE(word, tpl) \
+        "    { \"rule\": \"" word "\", \"match\": \"^" word " (?<v>.*)$\",\n" \
+        "      \"set\": { \"test.v\": \"" tpl "\" } },\n"
+
+static const char conv_file[] =
+        "{\n  \"log_types\": [\"convtest\"],\n  \"log_type\": \"conv\",\n  \"rules\": [\n"
+        CONV_RULE("number", "${v:number}")
+        CONV_RULE("boolean", "${v:boolean}")
+        CONV_RULE("upper", "${v:upper}")
+        CONV_RULE("lower", "${v:lower}")
+        CONV_RULE("usdate", "${v:usdate}")
+        CONV_RULE("ustime", "${v:ustime}")
+        CONV_RULE("spoolid", "${v:spoolid}")
+        CONV_RULE("trim", "<${v:trim}>")
+        "    { \"rule\": \"join\", \"match\": \"^join (?<a>[a-z]+)(?: (?<b>[a-z]+))?$\",\n"
+        "      \"set\": { \"test.v\": \"${a:upper}-${b}\" } },\n"
+        "    { \"rule\": \"opt\", \"match\": \"^opt(?: (?<b>[a-z]+))?$\",\n"
+        "      \"set\": { \"test.v\": \"${b}\" } }\n"
+        "  ]\n}\n";
+
+struct conv_row {
+        const char *msg;
+        const char *want;       /* "#N": number N, "?N": boolean N, "!": conversion failed,
+                                   "": not set, else the text */
+};
+
+static const struct conv_row conv_rows[] = {
+        { "number 42", "#42" },
+        { "number -7", "#-7" },
+        { "number +3", "#3" },
+        { "number 999999999999999999", "#999999999999999999" },
+        { "number 1000000000000000000", "!" },
+        { "number 4x", "!" },
+        { "number ", "!" },
+        { "number -", "!" },
+        { "boolean Yes", "?1" },
+        { "boolean TRUE", "?1" },
+        { "boolean 1", "?1" },
+        { "boolean false", "?0" },
+        { "boolean no", "?0" },
+        { "boolean 0", "?0" },
+        { "boolean maybe", "!" },
+        { "upper abc-Def_9", "ABC-DEF_9" },
+        { "lower ABC-dEf", "abc-def" },
+        { "usdate 4/29/2020 10:31:35 PM", "2020-04-30T03:31:35.000Z" },
+        { "usdate 1/5/2026 9:00:00 AM", "2026-01-05T15:00:00.000Z" },
+        { "usdate 12/31/2026 23:59:59", "2027-01-01T05:59:59.000Z" },
+        { "usdate 11/1/2026 1:30:00 AM", "2026-11-01T06:30:00.000Z" },
+        { "usdate 2/29/2024 12:00:00 AM", "2024-02-29T06:00:00.000Z" },
+        { "usdate 2/29/2026 12:00:00 AM", "!" },
+        { "usdate 4/29/20 10:31:35 PM", "!" },
+        { "usdate 4/29/2020", "!" },
+        { "usdate 4/29/2020 10:31 PM", "!" },
+        { "usdate 13/1/2026 1:00:00 AM", "!" },
+        { "ustime 2:08:52 PM", "14:08:52" },
+        { "ustime 12:00:00 AM", "00:00:00" },
+        { "ustime 12:30:05 PM", "12:30:05" },
+        { "ustime 11:59:59 pm", "23:59:59" },
+        { "ustime 23:59:59", "23:59:59" },
+        { "ustime 0:00:00", "00:00:00" },
+        { "ustime 24:00:00", "!" },
+        { "ustime 13:00:00 PM", "!" },
+        { "ustime 0:00:00 AM", "!" },
+        { "ustime 1:60:00", "!" },
+        { "ustime 1:00:00 XM", "!" },
+        { "ustime 1:00:00 AMX", "!" },
+        { "ustime 123:00:00", "!" },
+        { "ustime 1:2", "!" },
+        { "spoolid c:\\\\spool\\\\proc\\\\12345678.eml", "12345678" },
+        { "spoolid /var/spool/abcdefghij.eml", "cdefghij" },
+        { "spoolid a.b/noext", "noext" },
+        { "spoolid 1a2b.eml", "1a2b" },
+        { "spoolid .eml", "!" },
+        { "spoolid dir/", "!" },
+        { "trim   padded.  ", "<padded>" },
+        { "trim \tx\t", "<x>" },
+        { "trim ...", "<>" },
+        { "join ab cd", "AB-cd" },
+        { "join ab", "AB-" },
+        { "opt cd", "cd" },
+        { "opt", "" },
+};
+
+static int has_tag(const struct event *ev, const char *tag)
+{
+        const struct field *v[8];
+        unsigned n = event_get_all(ev, K_TAGS, v, 8);
+
+        for (unsigned i = 0; i < n && i < 8; i++)
+                if (v[i]->len == strlen(tag) && memcmp(v[i]->v.str, tag, v[i]->len) == 0)
+                        return 1;
+        return 0;
+}
+
+static void check_conv_row(const struct conv_row *row, const struct mapping *m,
+                           struct mapping_ctx *ctx, struct event *ev, unsigned key)
+{
+        const struct field *fl;
+        int failed, set;
+        int64_t num;
+        const char *p;
+        size_t n;
+
+        event_reset(ev);
+        assert_int_equal(mapping_apply(m, ctx, ev, NULL, 0, row->msg, strlen(row->msg)), 1);
+        failed = has_tag(ev, "smartermail_conversion_failed");
+        set = event_has(ev, key);
+        if (failed != (row->want[0] == '!') || set != (row->want[0] && row->want[0] != '!')) {
+                print_error("%s: conversion failed %d, value set %d; want %s\n", row->msg,
+                            failed, set, row->want);
+                fail();
+        }
+        if (row->want[0] == '#' || row->want[0] == '?') {
+                assert_int_equal(event_get_num(ev, key, &num), 1);
+                assert_int_equal(num, strtoll(row->want + 1, NULL, 10));
+                assert_int_equal(event_get_all(ev, key, &fl, 1), 1);
+                assert_int_equal(fl->kind == VAL_BOOL, row->want[0] == '?');
+        } else if (set) {
+                p = event_get_str(ev, key, &n);
+                assert_non_null(p);
+                tu_bytes_equal(row->msg, row->want, strlen(row->want), p, n);
+        }
+}
+
+static void test_mapping_conversions(void **state)
+{
+        char dir[512], path[1024];
+        struct keys *keys = keys_new();
+        struct mapping_set *ms = NULL;
+        struct diag err = { 0 };
+        struct tz_conv tz;
+        struct mapping_ctx ctx = { &tz };
+        struct event *ev;
+        int key;
+
+        (void)state;
+        assert_non_null(keys);
+        assert_int_equal(tz_init(&tz, "America/Chicago"), 0);
+        tu_tmpdir(dir, sizeof(dir));
+        snprintf(path, sizeof(path), "%s/generic.json", mappings_dir());
+        tu_copy_file(path, dir, "generic.json");
+        tu_write_file(dir, "conv.json", conv_file);
+        if (mapping_load(&ms, dir, keys, 1, &err) != 0)
+                fail_msg("conv.json:%u: %s: %s", err.line, err.key, err.text);
+        assert_int_equal(keys_finish(keys, &err), 0);
+        key = keys_find(keys, "test.v");
+        assert_true(key >= 0);
+        ev = event_new(keys);
+        assert_non_null(ev);
+        for (size_t i = 0; i < ARRAY_SIZE(conv_rows); i++)
+                check_conv_row(&conv_rows[i], mapping_for_type(ms, "convtest"), &ctx, ev,
+                               (unsigned)key);
+        event_free(ev);
+        mapping_free(ms);
+        keys_free(keys);
+        tu_rmdir(dir);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -453,6 +616,7 @@ int main(void)
                 cmocka_unit_test(test_mapping_load_errors),
                 cmocka_unit_test(test_mapping_load_missing_dir),
                 cmocka_unit_test(test_mapping_load_real),
+                cmocka_unit_test(test_mapping_conversions),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
