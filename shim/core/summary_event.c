@@ -18,18 +18,6 @@ static const char *const end_names[] = {
         [SUMMARY_END_EVICTED] = "evicted",
 };
 
-void sum_set_ref(struct event *ev, unsigned key, const struct sum_sess *ss, struct sum_ref r)
-{
-        if (r.len)
-                event_set_str(ev, key, sum_ref_str(ss, r), r.len);
-}
-
-void sum_set_cstr(struct event *ev, unsigned key, const char *p)
-{
-        if (p && p[0])
-                event_set_str(ev, key, p, strlen(p));
-}
-
 static void set_date(struct event *ev, unsigned key, int64_t ms)
 {
         char *ts = event_scratch(ev, 24);

@@ -147,3 +147,15 @@ size_t sum_fmt_list(char *out, size_t cap, const struct sum_sess *ss, const stru
                 o += (size_t)snprintf(out + o, cap - o, " and %u more", (unsigned)(total - n));
         return o < cap ? o : cap - 1;
 }
+
+void sum_set_ref(struct event *ev, unsigned key, const struct sum_sess *ss, struct sum_ref r)
+{
+        if (r.len)
+                event_set_str(ev, key, sum_ref_str(ss, r), r.len);
+}
+
+void sum_set_cstr(struct event *ev, unsigned key, const char *p)
+{
+        if (p && p[0])
+                event_set_str(ev, key, p, strlen(p));
+}

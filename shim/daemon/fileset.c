@@ -201,13 +201,14 @@ static int newer_exists(const struct fileset *fs, const struct follower *f)
         return 0;
 }
 
-int fileset_tick(struct fileset *fs, int64_t now_ms)
+void fileset_tick(struct fileset *fs, int64_t now_ms, int may_take)
 {
         struct follower *f;
 
         LIST_FOREACH(f, &fs->files, link)
-                if (follower_flush_quiet(f, &fs->env, now_ms, fs->quiet_ms, fs->partial_ms) < 0)
-                        return -EAGAIN;
+                if (may_take &&
+                    follower_flush_quiet(f, &fs->env, now_ms, fs->quiet_ms, fs->partial_ms) < 0)
+                        may_take = 0;
         LIST_FOREACH(f, &fs->files, link)
                 if (f->state == FOLLOW_OPEN && f->at_eof &&
                     now_ms - f->last_data_ms >= fs->release_idle_ms &&
@@ -216,7 +217,6 @@ int fileset_tick(struct fileset *fs, int64_t now_ms)
                                 "exists; released", f->lf.path);
                         follower_release(f);
                 }
-        return 0;
 }
 
 int64_t fileset_deadline(struct fileset *fs, int64_t now_ms)

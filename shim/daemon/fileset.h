@@ -55,9 +55,10 @@ void fileset_want_all(struct fileset *fs);
  * not, -EAGAIN when paused. */
 int fileset_pump(struct fileset *fs);
 
-/* Quiet files' last records, drained removed files let go, idle files
- * with a newer day's file let go. -EAGAIN when paused. */
-int fileset_tick(struct fileset *fs, int64_t now_ms);
+/* Quiet files' last records (only with may_take: the take function must
+ * not be offered a record it cannot keep), drained removed files let go,
+ * idle files with a newer day's file let go. */
+void fileset_tick(struct fileset *fs, int64_t now_ms, int may_take);
 
 /* When fileset_tick has work next (0: none; now_ms: at once). */
 int64_t fileset_deadline(struct fileset *fs, int64_t now_ms);

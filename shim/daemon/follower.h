@@ -42,8 +42,11 @@ struct follow_env {
         const struct norm *norm;
         char *chunk;                    /* FOLLOW_CHUNK bytes */
         struct follower *chunk_owner;   /* whose reader still points into chunk */
-        /* A complete record of f: 0 when taken, -EAGAIN to pause reading
-         * (the same record is offered again). rec is valid for the call. */
+        /* A complete record of f, handed over for good (the reader has
+         * moved past it): 0 when it went on, -EAGAIN when the taker holds
+         * it and reading must pause. Offer one only when the taker can
+         * keep it (nothing held). rec's bytes stay valid until the next
+         * call on the reader. */
         int (*take)(struct follower *f, const struct frame_record *rec, void *data);
         void *data;
         int ckpt_dirty;                 /* set when a commit offset moved or reset */

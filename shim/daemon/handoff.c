@@ -93,19 +93,22 @@ int handoff_take(struct follower *f, const struct frame_record *rec, void *data)
 {
         struct handoff *h = data;
 
-        if (h->f)
-                return -EAGAIN;
+        /* the reader moved past rec: it is kept here whatever happens, and
+         * callers offer none while one is held (handoff_waiting) */
         h->f = f;
         h->rec = *rec;
         h->normalized = 0;
         return deliver(h);
 }
 
+int handoff_waiting(const struct handoff *h)
+{
+        return h->f || (h->sum && summary_waiting_count(h->sum));
+}
+
 int handoff_retry(struct handoff *h)
 {
-        int waiting = h->f || (h->sum && summary_waiting_count(h->sum));
-
-        if (!waiting)
+        if (!handoff_waiting(h))
                 return 0;
         if (h->out->retry_ms && loop_now_ms() < h->out->retry_ms)
                 return -EAGAIN;

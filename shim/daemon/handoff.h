@@ -47,8 +47,11 @@ int handoff_init(struct handoff *h, struct setup *p, const struct shim_opts *o);
 void handoff_done(struct handoff *h);
 
 /* The follow_env's take: 0 when rec went to every output, -EAGAIN when it
- * is held (or another record is). */
+ * is held. Call only while nothing waits (handoff_waiting is 0). */
 int handoff_take(struct follower *f, const struct frame_record *rec, void *data);
+
+/* Whether a record is held or refused summaries wait. */
+int handoff_waiting(const struct handoff *h);
 
 /* What waits (refused summaries, the held record) goes first; a down
  * output is not asked again before its back-off ends. 0 when nothing

@@ -444,7 +444,9 @@ static void tick(struct run *r, int64_t now)
 {
         int64_t d = 0;
 
-        (void)fileset_tick(&r->fs, now);
+        /* a record is handed out only when it can be taken: the reader
+         * does not give it back */
+        fileset_tick(&r->fs, now, !handoff_waiting(&r->h));
         handoff_expire(&r->h, now, fileset_caught_up(&r->fs));
         if (r->print_stats) {
                 r->print_stats = 0;
@@ -470,6 +472,32 @@ static int idle_cap_ms(const struct run *r)
         return -1;
 }
 
+/* One turn of the loop: read, the work that depends on time, hand what
+ * was emitted to the outputs, then sleep until a descriptor or a timer. */
+static void turn(struct run *r)
+{
+        size_t before;
+        int64_t now;
+        int more = pump(r);
+
+        now = loop_now_ms();
+        handoff_account(&r->h, now);
+        tick(r, now);
+        if (r->reload && !r->h.f)
+                do_reload(r);
+        /* before waiting: what pump and the timers emitted goes out */
+        before = inflight_count(r->window);
+        fanout_flush(&r->out, 0);
+        /* acknowledgements just now made room for what waits: no
+         * descriptor will say so again */
+        if (handoff_waiting(&r->h) && inflight_count(r->window) < before)
+                more = 1;
+        /* and may have moved offsets */
+        if (r->fs.env.ckpt_dirty && !loop_timer_when(r->loop, r->t_ckpt))
+                loop_timer_arm(r->loop, r->t_ckpt, r->next_ckpt_ms > now ? r->next_ckpt_ms : now);
+        loop_wait(r->loop, more ? 0 : idle_cap_ms(r));
+}
+
 static void shutdown_run(struct run *r)
 {
         int64_t deadline = loop_now_ms() + (int64_t)r->o->shutdown_timeout_ms;
@@ -479,7 +507,7 @@ static void shutdown_run(struct run *r)
         for (;;) {
                 int pending = 0;
 
-                if (r->h.f && handoff_retry(&r->h) < 0)
+                if (handoff_retry(&r->h) < 0)
                         pending = 1;
                 if (!pending && fileset_drain_all(&r->fs) < 0)
                         pending = 1;
@@ -531,23 +559,8 @@ int run_main(struct shim_opts *o, const char *argv0)
         r->watch.infd = -1;
         status = start(r);
         if (status < 0) {
-                while (!r->stop && !r->out.fatal) {
-                        int64_t now;
-                        int more = pump(r);
-
-                        now = loop_now_ms();
-                        handoff_account(&r->h, now);
-                        tick(r, now);
-                        if (r->reload && !r->h.f)
-                                do_reload(r);
-                        /* before waiting: what pump and the timers emitted goes out */
-                        fanout_flush(&r->out, 0);
-                        /* acknowledgements just now may have moved offsets */
-                        if (r->fs.env.ckpt_dirty && !loop_timer_when(r->loop, r->t_ckpt))
-                                loop_timer_arm(r->loop, r->t_ckpt, r->next_ckpt_ms > now
-                                                                   ? r->next_ckpt_ms : now);
-                        loop_wait(r->loop, more ? 0 : idle_cap_ms(r));
-                }
+                while (!r->stop && !r->out.fatal)
+                        turn(r);
                 shutdown_run(r);
                 status = r->out.fatal ? SHIM_EXIT_FAIL : SHIM_EXIT_OK;
         }

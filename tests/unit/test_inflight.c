@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/inflight.h"
+#include "core/inflight.h"
 #include "testutil.h"
 
 /* The commits seen, as "cookie[:status][-]" words ('-': owner NULL). */
