@@ -196,7 +196,7 @@ EXAMPLES := elasticsearch filebeat graylog logstash rsyslog vector cifs
 .PHONY: install uninstall man man-check deploy-check deploy-regen install-check FORCE
 
 # The mappings directory is compiled in: rebuild what uses it when PREFIX changes.
-$(BUILD)/pipeline.o: $(BUILD)/prefix.stamp
+$(BUILD)/core/setup.o: $(BUILD)/prefix.stamp
 $(BUILD)/prefix.stamp: FORCE
 	@mkdir -p $(BUILD)
 	@echo '$(PREFIX)' | cmp -s - $@ || echo '$(PREFIX)' > $@

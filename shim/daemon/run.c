@@ -241,6 +241,10 @@ static int lock_state(struct run *r)
         char path[PATH_MAX], pid[32] = "";
         ssize_t n;
 
+        /* the unit's StateDirectory= makes it; by hand, one level is made */
+        if (mkdir(r->o->state, 0700) < 0 && errno != EEXIST)
+                log_msg(LOG_LVL_WARNING, "%s: cannot create the state directory: %s", r->o->state,
+                        strerror(errno));
         snprintf(path, sizeof(path), "%s/lock", r->o->state);
         r->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (r->lockfd < 0) {
@@ -317,8 +321,11 @@ static int setup_timers(struct run *r)
         return 0;
 }
 
-/* Everything up to the first read. Returns an exit status, or -1 to run. */
-static int start(struct run *r)
+/* The log directory setting, the descriptor limit, the state lock and the
+ * checkpoint: first, so that a damaged checkpoint or a second daemon stops
+ * the start before any output creates or connects anything. Returns an
+ * exit status, or -1 to go on. */
+static int start_state(struct run *r)
 {
         int rc;
 
@@ -331,18 +338,20 @@ static int start(struct run *r)
                 return SHIM_EXIT_USAGE;
         }
         raise_fd_limit();
-        /* the state first: a damaged checkpoint or a second daemon must
-         * stop the start before any output creates or connects anything */
         rc = lock_state(r);
         if (rc < 0)
                 return rc == -EBUSY ? SHIM_EXIT_USAGE : SHIM_EXIT_FAIL;
         if (load_state(r) < 0)
                 return SHIM_EXIT_USAGE;
-        rc = setup_init(&r->p, r->o);
-        if (rc < 0)
-                return rc == -ENOMEM ? SHIM_EXIT_FAIL : SHIM_EXIT_USAGE;
-        if (handoff_init(&r->h, &r->p, r->o) < 0)
-                return SHIM_EXIT_FAIL;
+        return -1;
+}
+
+/* The loop, the followed files and the outputs. Returns an exit status, or
+ * -1 to go on. */
+static int start_parts(struct run *r)
+{
+        int rc;
+
         r->loop = loop_new();
         if (!r->loop || fileset_init(&r->fs, r->o) < 0 || setup_signals(r) < 0 ||
             setup_timers(r) < 0) {
@@ -366,8 +375,23 @@ static int start(struct run *r)
         rc = fanout_open(&r->out, r->p.enc, r->window);
         if (rc < 0)
                 return rc == -EINVAL ? SHIM_EXIT_USAGE : SHIM_EXIT_FAIL;
-        if (watch_start(&r->watch, r->loop, r->o, &watch_ops, r) < 0)
+        return watch_start(&r->watch, r->loop, r->o, &watch_ops, r) < 0 ? SHIM_EXIT_FAIL : -1;
+}
+
+/* Everything up to the first read. Returns an exit status, or -1 to run. */
+static int start(struct run *r)
+{
+        int rc = start_state(r);
+
+        if (rc >= 0)
+                return rc;
+        rc = setup_init(&r->p, r->o);
+        if (rc < 0)
+                return rc == -ENOMEM ? SHIM_EXIT_FAIL : SHIM_EXIT_USAGE;
+        if (handoff_init(&r->h, &r->p, r->o) < 0)
                 return SHIM_EXIT_FAIL;
+        if ((rc = start_parts(r)) >= 0)
+                return rc;
         r->fs.initial_scan = 1;
         if (r->watch.dir_ok)
                 (void)fileset_rescan(&r->fs);
