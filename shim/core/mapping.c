@@ -128,81 +128,6 @@ static int ieq(const char *p, size_t n, const char *word)
         return 1;
 }
 
-/* Up to three numbers of at most max_digits digits, separated by sep, into
- * v (zeroed by the caller). Returns the index of the separator count (2 for
- * three numbers); *ret_i is where reading stopped, *ret_digits the digits of
- * the last number. */
-static inline int digit_fields(const char *p, size_t n, char sep, int max_digits, int v[3],
-                        size_t *ret_i, int *ret_digits)
-{
-        int f = 0, digits = 0;
-        size_t i = 0;
-
-        for (; i < n; i++) {
-                if (p[i] >= '0' && p[i] <= '9' && digits < max_digits) {
-                        v[f] = v[f] * 10 + (p[i] - '0');
-                        digits++;
-                } else if (p[i] == sep && digits && f < 2) {
-                        f++;
-                        digits = 0;
-                } else {
-                        break;
-                }
-        }
-        *ret_i = i;
-        *ret_digits = digits;
-        return f;
-}
-
-/* " AM"/" PM" (p, n: after the blanks) applied to a 12-hour *hour. */
-static int apply_ampm(const char *p, size_t n, int *hour)
-{
-        if (n != 2 || (p[1] | 0x20) != 'm')
-                return -1;
-        if (*hour < 1 || *hour > 12)
-                return -1;
-        if ((p[0] | 0x20) == 'a')
-                *hour = *hour == 12 ? 0 : *hour;
-        else if ((p[0] | 0x20) == 'p')
-                *hour = *hour == 12 ? 12 : *hour + 12;
-        else
-                return -1;
-        return 0;
-}
-
-/* "h:mm:ss AM" or "hh:mm:ss" -> seconds of the day. */
-static int parse_us_clock(const char *p, size_t n, int *ret_sec)
-{
-        int v[3] = { 0, 0, 0 }, digits;
-        size_t i;
-
-        if (digit_fields(p, n, ':', 2, v, &i, &digits) != 2 || !digits)
-                return -1;
-        while (i < n && p[i] == ' ')
-                i++;
-        if (i < n && apply_ampm(p + i, n - i, &v[0]) < 0)
-                return -1;
-        if (v[0] > 23 || v[1] > 59 || v[2] > 59)
-                return -1;
-        *ret_sec = v[0] * 3600 + v[1] * 60 + v[2];
-        return 0;
-}
-
-/* "M/D/YYYY h:mm:ss AM" -> local seconds since the epoch read as UTC. */
-static int parse_us_date(const char *p, size_t n, int64_t *ret)
-{
-        int v[3] = { 0, 0, 0 }, digits, sec;
-        size_t i;
-
-        if (digit_fields(p, n, '/', 4, v, &i, &digits) != 2 || digits != 4 || i >= n ||
-            p[i] != ' ' || !stamp_date_valid(v[2], v[0], v[1]))
-                return -1;
-        if (parse_us_clock(p + i + 1, n - i - 1, &sec) < 0)
-                return -1;
-        *ret = stamp_days_from_civil(v[2], v[0], v[1]) * 86400 + sec;
-        return 0;
-}
-
 static int conv_trim(const char *in, size_t n, const char **out, size_t *out_len)
 {
         while (n && (in[0] == ' ' || in[0] == '\t'))
@@ -234,17 +159,28 @@ static int conv_case(enum conv conv, const char *in, size_t n, struct event *ev,
         return 0;
 }
 
-/* "M/D/YYYY h:mm:ss AM" in the file's zone -> ISO 8601 UTC. */
+/* A date and time in any form stamp_text_datetime reads, in the file's
+ * zone -> ISO 8601 UTC. In the repeated hour of a fall-back the instant
+ * nearer the record's own time is taken: a session's "connected at" is a
+ * little before the line that says it. */
 static int conv_usdate(const char *in, size_t n, struct event *ev, struct mapping_ctx *ctx,
                        const char **out, size_t *out_len)
 {
-        int64_t local, first, second;
+        int64_t local_ms, first, second, ms;
         char *s;
 
-        if (parse_us_date(in, n, &local) < 0 || !(s = event_scratch(ev, 24)))
+        if (stamp_text_datetime(in, n, &ctx->day, &local_ms) < 0 || !(s = event_scratch(ev, 24)))
                 return -1;
-        tz_local_to_utc(ctx->tz, local, &first, &second);
-        stamp_format_utc(first * 1000, s);
+        tz_local_to_utc(ctx->tz, local_ms / 1000, &first, &second);
+        ms = first * 1000 + local_ms % 1000;
+        if (second != first) {
+                int64_t later = second * 1000 + local_ms % 1000;
+
+                if ((later > ev->ts_ms ? later - ev->ts_ms : ev->ts_ms - later) <
+                    (ms > ev->ts_ms ? ms - ev->ts_ms : ev->ts_ms - ms))
+                        ms = later;
+        }
+        stamp_format_utc(ms, s);
         *out = s;
         *out_len = 24;
         return 0;
@@ -254,10 +190,10 @@ static int conv_usdate(const char *in, size_t n, struct event *ev, struct mappin
 static int conv_ustime(const char *in, size_t n, struct event *ev, const char **out,
                        size_t *out_len)
 {
-        int sec, v[3];
+        int sec, ms, v[3];
         char *s;
 
-        if (parse_us_clock(in, n, &sec) < 0 || !(s = event_scratch(ev, 8)))
+        if (stamp_text_clock(in, n, &sec, &ms) < 0 || !(s = event_scratch(ev, 8)))
                 return -1;
         v[0] = sec / 3600;
         v[1] = sec / 60 % 60;

@@ -61,6 +61,7 @@ unsigned mapping_brackets(const char *body, size_t len, struct bracket *br,
 /* What a conversion needs from outside the record. */
 struct mapping_ctx {
         struct tz_conv *tz;
+        struct stamp_day day;   /* the record's date, for a date in its text */
 };
 
 /* Apply m to one record: constant fields, bracket fields, then the rules on

@@ -182,6 +182,8 @@ unsigned norm_record(struct norm *n, struct norm_file *nf, const struct frame_re
         nbr = mapping_brackets(body, blen, br, &msg);
         mlen = blen - (size_t)(msg - body);
         event_set_str(ev, K_MESSAGE, msg, mlen);
+        n->ctx.day.known = nf->has_day;
+        n->ctx.day.day = nf->day;
         if (!mapping_apply(nf->map, &n->ctx, ev, br, nbr, msg, mlen)) {
                 event_set_safe(ev, K_TAGS, STR(tag_unparsed));
                 res |= NORM_UNPARSED;

@@ -288,3 +288,156 @@ void tz_local_to_utc(struct tz_conv *tz, int64_t local_sec,
         *ret_first = local_sec - sl->off_first;
         *ret_second = local_sec - sl->off_second;
 }
+
+/* ---- dates and times written inside a line ------------------------------ */
+
+/* Up to three numbers of at most max_digits digits each, separated by sep,
+ * into v. Returns how many were read; *ret_i is where reading stopped and
+ * ret_digits[k] the digits of number k. */
+static int text_fields(const char *p, size_t n, char sep, int max_digits, int v[3],
+                       int ret_digits[3], size_t *ret_i)
+{
+        int f = 0;
+        size_t i = 0;
+
+        v[0] = v[1] = v[2] = 0;
+        ret_digits[0] = ret_digits[1] = ret_digits[2] = 0;
+        for (; i < n; i++) {
+                if (dig(p[i]) && ret_digits[f] < max_digits) {
+                        v[f] = v[f] * 10 + (p[i] - '0');
+                        ret_digits[f]++;
+                } else if (p[i] == sep && ret_digits[f] && f < 2 && i + 1 < n && dig(p[i + 1])) {
+                        f++;
+                } else {
+                        break;
+                }
+        }
+        *ret_i = i;
+        return ret_digits[f] ? f + 1 : f;
+}
+
+/* "AM"/"PM" (any case) applied to a 12-hour *hour. */
+static int apply_ampm(const char *p, size_t n, int *hour)
+{
+        if (n != 2 || (p[1] | 0x20) != 'm' || *hour < 1 || *hour > 12)
+                return -EINVAL;
+        if ((p[0] | 0x20) == 'a')
+                *hour = *hour == 12 ? 0 : *hour;
+        else if ((p[0] | 0x20) == 'p')
+                *hour = *hour == 12 ? 12 : *hour + 12;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+/* ".f", ".ff", ... after the seconds (at most STAMP_FRACTION_DIGITS_MAX
+ * digits): milliseconds into *ms; returns the bytes used (0 without one). */
+static size_t text_fraction(const char *p, size_t n, int *ms)
+{
+        size_t i = 1;
+        int scale = 100;
+
+        *ms = 0;
+        if (n < 2 || p[0] != '.' || !dig(p[1]))
+                return 0;
+        for (; i < n && dig(p[i]); i++, scale /= 10) {
+                if (i > STAMP_FRACTION_DIGITS_MAX)
+                        return 0;
+                *ms += (p[i] - '0') * scale;
+        }
+        return i;
+}
+
+int stamp_text_clock(const char *p, size_t n, int *ret_sec, int *ret_ms)
+{
+        int v[3], digits[3], ms = 0;
+        size_t i, f;
+
+        if (text_fields(p, n, ':', 2, v, digits, &i) != 3 || digits[1] != 2 || digits[2] != 2)
+                return -EINVAL;
+        if (i < n && p[i] == '.') {
+                if (!(f = text_fraction(p + i, n - i, &ms)))
+                        return -EINVAL;
+                i += f;
+        }
+        while (i < n && p[i] == ' ')
+                i++;
+        if (i < n && apply_ampm(p + i, n - i, &v[0]) < 0)
+                return -EINVAL;
+        if (v[0] > 23 || v[1] > 59 || v[2] > 59)
+                return -EINVAL;
+        *ret_sec = v[0] * 3600 + v[1] * 60 + v[2];
+        *ret_ms = ms;
+        return 0;
+}
+
+/* Of the two readings of a date whose first two numbers are both 12 or
+ * less, 1 for month-first, 0 for day-first (docs/parsing.md, "Dates inside
+ * a line"): the one that is the record's day or the day before it, else
+ * the nearer to the record's day, else the custom of the separator. Two
+ * readings are never a day apart (their months differ and their days are
+ * at most 12), so the first test never finds both. */
+static int month_first(int y, int a, int b, char sep, const struct stamp_day *day)
+{
+        int64_t md = stamp_days_from_civil(y, a, b), dm = stamp_days_from_civil(y, b, a);
+
+        if (day && day->known) {
+                int md_hit = md == day->day || md == day->day - 1;
+                int dm_hit = dm == day->day || dm == day->day - 1;
+                int64_t md_far = md > day->day ? md - day->day : day->day - md;
+                int64_t dm_far = dm > day->day ? dm - day->day : day->day - dm;
+
+                if (md_hit != dm_hit)
+                        return md_hit;
+                if (md_far != dm_far)
+                        return md_far < dm_far;
+        }
+        /* en-US and the invariant culture write '/' month-first; the
+         * cultures that write '-' or '.' put the day first */
+        return sep == '/';
+}
+
+/* The date part: fills y/mo/d and returns the bytes used, or 0. */
+static size_t text_date(const char *p, size_t n, const struct stamp_day *day, int *y, int *mo,
+                        int *d)
+{
+        int v[3], digits[3], a, b;
+        size_t i;
+        char sep;
+
+        if (n < 8)
+                return 0;
+        sep = dig(p[1]) ? (dig(p[2]) ? p[4] : p[2]) : p[1];
+        if (sep != '/' && sep != '-' && sep != '.')
+                return 0;
+        if (text_fields(p, n, sep, 4, v, digits, &i) != 3)
+                return 0;
+        if (digits[0] == 4 && digits[1] <= 2 && digits[2] <= 2) {
+                *y = v[0], *mo = v[1], *d = v[2];     /* ISO, year first */
+                return i;
+        }
+        if (digits[0] > 2 || digits[1] > 2 || digits[2] != 4)
+                return 0;
+        a = v[0], b = v[1];
+        *y = v[2];
+        if (a > 12 && b > 12)
+                return 0;
+        if (a > 12 || (b <= 12 && !month_first(*y, a, b, sep, day)))
+                *mo = b, *d = a;
+        else
+                *mo = a, *d = b;
+        return i;
+}
+
+int stamp_text_datetime(const char *p, size_t n, const struct stamp_day *day, int64_t *ret_ms)
+{
+        int y, mo, d, sec, ms;
+        size_t i = text_date(p, n, day, &y, &mo, &d);
+
+        if (!i || i >= n || (p[i] != ' ' && p[i] != 'T') || !stamp_date_valid(y, mo, d))
+                return -EINVAL;
+        if (stamp_text_clock(p + i + 1, n - i - 1, &sec, &ms) < 0)
+                return -EINVAL;
+        *ret_ms = (stamp_days_from_civil(y, mo, d) * 86400 + sec) * 1000 + ms;
+        return 0;
+}

@@ -51,6 +51,29 @@ void stamp_format_utc(int64_t ms, char out[24]);
 struct tm;
 int stamp_local_tm(int64_t utc_sec, struct tm *ret);
 
+/* A time of day written inside a line: "h:mm:ss" or "hh:mm:ss", then an
+ * optional fraction (".123"), then an optional "AM"/"PM" (any case, after
+ * blanks), and nothing else. *ret_sec gets the seconds of the day,
+ * *ret_ms the milliseconds. Returns 0 or -EINVAL. */
+int stamp_text_clock(const char *p, size_t n, int *ret_sec, int *ret_ms);
+
+/* The record's day, which decides a date inside it that reads two ways. */
+struct stamp_day {
+        int known;
+        int64_t day;            /* days since the epoch */
+};
+
+/* A date and time written inside a line, in each form SmarterMail writes
+ * by the server's culture: month-first "M/D/YYYY" (en-US, invariant),
+ * day-first "D/M/YYYY", "D-M-YYYY", "D.M.YYYY", and year-first
+ * "YYYY-MM-DD" (also with '/' or '.'), then a blank (or 'T') and a clock
+ * as stamp_text_clock reads it. A number over 12 tells which is the day;
+ * when both are 12 or less, month_first in stamp.c decides with day (NULL
+ * or unknown: by the separator), as docs/parsing.md says. *ret_ms gets
+ * local wall time in ms since the epoch read as UTC. Returns 0 or
+ * -EINVAL. */
+int stamp_text_datetime(const char *p, size_t n, const struct stamp_day *day, int64_t *ret_ms);
+
 #define TZ_CACHE_SLOTS 64
 
 struct tz_slot {

@@ -191,11 +191,15 @@ static void print_stats(struct run *r, int64_t now)
         struct follower *f;
         uint64_t lag = fileset_lag(&r->fs);
         int64_t paused = c->paused_ms + (c->paused_since_ms ? now - c->paused_since_ms : 0);
+        /* the unparsed rate in hundredths of a percent, in integers (cut,
+         * not rounded); 0.00 before the first record */
+        uint64_t pct = c->records ? c->unparsed * 10000 / c->records : 0;
 
-        log_msg(LOG_LVL_NOTICE, "stats: records=%llu bytes=%llu unparsed=%llu truncated=%llu "
-                "bad_time=%llu inflight=%zu files=%u lag_bytes=%llu paused_ms=%lld",
+        log_msg(LOG_LVL_NOTICE, "stats: records=%llu bytes=%llu unparsed=%llu unparsed_pct=%llu.%02llu "
+                "truncated=%llu bad_time=%llu inflight=%zu files=%u lag_bytes=%llu paused_ms=%lld",
                 (unsigned long long)c->records, (unsigned long long)c->bytes,
-                (unsigned long long)c->unparsed, (unsigned long long)c->truncated,
+                (unsigned long long)c->unparsed, (unsigned long long)(pct / 100),
+                (unsigned long long)(pct % 100), (unsigned long long)c->truncated,
                 (unsigned long long)c->bad_time, inflight_count(r->window), r->fs.n,
                 (unsigned long long)lag, (long long)paused);
         LIST_FOREACH(f, &r->fs.files, link)

@@ -504,7 +504,8 @@ static const struct conv_row conv_rows[] = {
         { "usdate 4/29/20 10:31:35 PM", "!" },
         { "usdate 4/29/2020", "!" },
         { "usdate 4/29/2020 10:31 PM", "!" },
-        { "usdate 13/1/2026 1:00:00 AM", "!" },
+        { "usdate 13/1/2026 1:00:00 AM", "2026-01-13T07:00:00.000Z" },
+        { "usdate 13/13/2026 1:00:00 AM", "!" },
         { "ustime 2:08:52 PM", "14:08:52" },
         { "ustime 12:00:00 AM", "00:00:00" },
         { "ustime 12:30:05 PM", "12:30:05" },
@@ -575,38 +576,183 @@ static void check_conv_row(const struct conv_row *row, const struct mapping *m,
         }
 }
 
-static void test_mapping_conversions(void **state)
-{
-        char dir[512], path[1024];
-        struct keys *keys = keys_new();
-        struct mapping_set *ms = NULL;
-        struct diag err = { 0 };
-        struct tz_conv tz;
-        struct mapping_ctx ctx = { &tz };
+/* The conversion rules of conv_file loaded beside the real generic.json. */
+struct conv_env {
+        char dir[512];
+        struct keys *keys;
+        struct mapping_set *ms;
+        const struct mapping *m;
         struct event *ev;
+        unsigned key;
+};
+
+static void conv_env_open(struct conv_env *ce)
+{
+        char path[1024];
+        struct diag err = { 0 };
         int key;
 
-        (void)state;
-        assert_non_null(keys);
-        assert_int_equal(tz_init(&tz, "America/Chicago"), 0);
-        tu_tmpdir(dir, sizeof(dir));
+        memset(ce, 0, sizeof(*ce));
+        ce->keys = keys_new();
+        assert_non_null(ce->keys);
+        tu_tmpdir(ce->dir, sizeof(ce->dir));
         snprintf(path, sizeof(path), "%s/generic.json", mappings_dir());
-        tu_copy_file(path, dir, "generic.json");
-        tu_write_file(dir, "conv.json", conv_file);
-        if (mapping_load(&ms, dir, keys, 1, &err) != 0)
+        tu_copy_file(path, ce->dir, "generic.json");
+        tu_write_file(ce->dir, "conv.json", conv_file);
+        if (mapping_load(&ce->ms, ce->dir, ce->keys, 1, &err) != 0)
                 fail_msg("conv.json:%u: %s: %s", err.line, err.key, err.text);
-        assert_int_equal(keys_finish(keys, &err), 0);
-        key = keys_find(keys, "test.v");
+        assert_int_equal(keys_finish(ce->keys, &err), 0);
+        key = keys_find(ce->keys, "test.v");
         assert_true(key >= 0);
-        ev = event_new(keys);
-        assert_non_null(ev);
+        ce->key = (unsigned)key;
+        ce->m = mapping_for_type(ce->ms, "convtest");
+        ce->ev = event_new(ce->keys);
+        assert_non_null(ce->ev);
+}
+
+static void conv_env_close(struct conv_env *ce)
+{
+        event_free(ce->ev);
+        mapping_free(ce->ms);
+        keys_free(ce->keys);
+        tu_rmdir(ce->dir);
+}
+
+static void test_mapping_conversions(void **state)
+{
+        struct conv_env ce;
+        struct tz_conv tz;
+        struct mapping_ctx ctx = { .tz = &tz };
+
+        (void)state;
+        assert_int_equal(tz_init(&tz, "America/Chicago"), 0);
+        conv_env_open(&ce);
         for (size_t i = 0; i < ARRAY_SIZE(conv_rows); i++)
-                check_conv_row(&conv_rows[i], mapping_for_type(ms, "convtest"), &ctx, ev,
-                               (unsigned)key);
-        event_free(ev);
-        mapping_free(ms);
-        keys_free(keys);
-        tu_rmdir(dir);
+                check_conv_row(&conv_rows[i], ce.m, &ctx, ce.ev, ce.key);
+        conv_env_close(&ce);
+}
+
+/* Dates inside a line: each form, the file's day deciding an ambiguous
+ * one, and the changes of daylight-saving time. */
+struct date_row {
+        const char *text;
+        const char *zone;
+        const char *file_day;   /* "YYYY.MM.DD", or "" when unknown */
+        const char *record;     /* the record's own UTC time, or "" */
+        const char *want;       /* UTC, or "!" when it must not convert */
+};
+
+static const struct date_row date_rows[] = {
+        /* each form SmarterMail writes */
+        { "10/13/2018 4:22:17 AM", "America/Chicago", "2018.10.13", "", "2018-10-13T09:22:17.000Z" },
+        { "10/13/2018 04:22:17", "America/Chicago", "2018.10.13", "", "2018-10-13T09:22:17.000Z" },
+        { "13-10-2018 04:22:17", "Europe/Amsterdam", "2018.10.13", "", "2018-10-13T02:22:17.000Z" },
+        { "13/10/2018 04:22:17", "Europe/London", "2018.10.13", "", "2018-10-13T03:22:17.000Z" },
+        { "13.10.2018 04:22:17", "Europe/Berlin", "2018.10.13", "", "2018-10-13T02:22:17.000Z" },
+        { "13/10/2018 4:22:17 PM", "Etc/UTC", "", "", "2018-10-13T16:22:17.000Z" },
+        { "2018-10-13 04:22:17", "Asia/Tokyo", "2018.10.13", "", "2018-10-12T19:22:17.000Z" },
+        { "2018/10/13 04:22:17", "Etc/UTC", "", "", "2018-10-13T04:22:17.000Z" },
+        { "2018.10.13 4:22:17 PM", "Etc/UTC", "", "", "2018-10-13T16:22:17.000Z" },
+        { "2018-10-13T04:22:17.25", "Etc/UTC", "", "", "2018-10-13T04:22:17.250Z" },
+        { "10-13-2018 4:22:17 am", "Etc/UTC", "", "", "2018-10-13T04:22:17.000Z" },
+        { "1/2/2019 12:00:00 AM", "Etc/UTC", "2019.01.02", "", "2019-01-02T00:00:00.000Z" },
+        /* both parts 12 or less: the reading that is the file's day wins */
+        { "05/07/2018 10:54:21 PM", "America/Chicago", "2018.05.07", "", "2018-05-08T03:54:21.000Z" },
+        { "05/07/2018 10:54:21 PM", "America/Chicago", "2018.07.05", "", "2018-07-06T03:54:21.000Z" },
+        { "05-07-2018 10:54:21", "Etc/UTC", "2018.07.05", "", "2018-07-05T10:54:21.000Z" },
+        { "05-07-2018 10:54:21", "Etc/UTC", "2018.05.07", "", "2018-05-07T10:54:21.000Z" },
+        { "05.07.2018 23:59:00", "Etc/UTC", "2018.07.06", "", "2018-07-05T23:59:00.000Z" },
+        { "06.07.2018 23:59:00", "Etc/UTC", "2018.06.08", "", "2018-06-07T23:59:00.000Z" },
+        /* ... else the reading nearer the file's day */
+        { "05/07/2018 00:00:00", "Etc/UTC", "2018.06.20", "", "2018-07-05T00:00:00.000Z" },
+        { "05.07.2018 00:00:00", "Etc/UTC", "2018.05.20", "", "2018-05-07T00:00:00.000Z" },
+        /* ... else '/' is month-first, '-' and '.' day-first */
+        { "05/07/2018 10:00:00", "Etc/UTC", "", "", "2018-05-07T10:00:00.000Z" },
+        { "05-07-2018 10:00:00", "Etc/UTC", "", "", "2018-07-05T10:00:00.000Z" },
+        { "05.07.2018 10:00:00", "Etc/UTC", "", "", "2018-07-05T10:00:00.000Z" },
+        { "07/07/2018 10:00:00", "Etc/UTC", "2018.01.01", "", "2018-07-07T10:00:00.000Z" },
+        /* daylight-saving time: the skipped hour reads with the offset
+         * before the jump; the repeated hour takes the instant nearer the
+         * record */
+        { "3/8/2026 1:59:59 AM", "America/Chicago", "2026.03.08", "", "2026-03-08T07:59:59.000Z" },
+        { "3/8/2026 2:30:00 AM", "America/Chicago", "2026.03.08", "", "2026-03-08T08:30:00.000Z" },
+        { "3/8/2026 3:00:00 AM", "America/Chicago", "2026.03.08", "", "2026-03-08T08:00:00.000Z" },
+        { "11/1/2026 1:30:00 AM", "America/Chicago", "2026.11.01", "", "2026-11-01T06:30:00.000Z" },
+        { "11/1/2026 1:30:00 AM", "America/Chicago", "2026.11.01", "2026-11-01T06:40:00.000Z",
+          "2026-11-01T06:30:00.000Z" },
+        { "11/1/2026 1:30:00 AM", "America/Chicago", "2026.11.01", "2026-11-01T07:40:00.000Z",
+          "2026-11-01T07:30:00.000Z" },
+        { "11/1/2026 2:00:00 AM", "America/Chicago", "2026.11.01", "", "2026-11-01T08:00:00.000Z" },
+        { "29.03.2026 02:30:00", "Europe/Berlin", "2026.03.29", "", "2026-03-29T01:30:00.000Z" },
+        { "25.10.2026 02:30:00", "Europe/Berlin", "2026.10.25", "", "2026-10-25T00:30:00.000Z" },
+        { "25-10-2026 02:30:00", "Europe/Berlin", "2026.10.25", "2026-10-25T01:31:00.000Z",
+          "2026-10-25T01:30:00.000Z" },
+        { "2026-10-04 02:30:00", "Australia/Sydney", "2026.10.04", "", "2026-10-03T16:30:00.000Z" },
+        /* not a date and time */
+        { "31/02/2018 10:00:00", "Etc/UTC", "", "", "!" },
+        { "13/13/2018 10:00:00", "Etc/UTC", "", "", "!" },
+        { "2018-13-01 10:00:00", "Etc/UTC", "", "", "!" },
+        { "10/13/2018", "Etc/UTC", "", "", "!" },
+        { "10/13/18 4:22:17 AM", "Etc/UTC", "", "", "!" },
+        { "13-10/2018 04:22:17", "Etc/UTC", "", "", "!" },
+        { "13-10-2018 04:22:17 XM", "Etc/UTC", "", "", "!" },
+        { "13-10-2018 13:22:17 PM", "Etc/UTC", "", "", "!" },
+        { "2018-10-13 04:22:17 extra", "Etc/UTC", "", "", "!" },
+        { "2018-10-13 04:22", "Etc/UTC", "", "", "!" },
+        { "13-10-2018  04:22:17", "Etc/UTC", "", "", "!" },
+        { "1/2/3 4:05:06", "Etc/UTC", "", "", "!" },
+        { "10/13/1969 4:22:17 AM", "Etc/UTC", "", "", "!" },
+};
+
+static int64_t utc_ms(const char *iso)
+{
+        int y, mo, d, h, mi, s, ms;
+
+        if (sscanf(iso, "%d-%d-%dT%d:%d:%d.%dZ", &y, &mo, &d, &h, &mi, &s, &ms) != 7)
+                fail_msg("bad row time %s", iso);
+        return (stamp_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s) * 1000 + ms;
+}
+
+static void check_date_row(const struct date_row *row, const struct mapping *m,
+                           struct event *ev, unsigned key)
+{
+        char msg[128];
+        struct tz_conv tz;
+        struct mapping_ctx ctx = { .tz = &tz };
+        int y, mo, d, failed;
+        const char *p;
+        size_t n;
+
+        assert_int_equal(tz_init(&tz, row->zone), 0);
+        if (row->file_day[0]) {
+                assert_int_equal(stamp_parse_date(row->file_day, 10, &y, &mo, &d), 0);
+                ctx.day.known = 1;
+                ctx.day.day = stamp_days_from_civil(y, mo, d);
+        }
+        snprintf(msg, sizeof(msg), "usdate %s", row->text);
+        event_reset(ev);
+        ev->ts_ms = row->record[0] ? utc_ms(row->record) : 0;
+        assert_int_equal(mapping_apply(m, &ctx, ev, NULL, 0, msg, strlen(msg)), 1);
+        failed = has_tag(ev, "smartermail_conversion_failed");
+        p = event_get_str(ev, key, &n);
+        if (row->want[0] == '!' ? !failed || p : failed || !p ||
+            n != strlen(row->want) || memcmp(p, row->want, n) != 0) {
+                print_error("%s in %s, file day %s: got %.*s (failed %d), want %s\n", row->text,
+                            row->zone, row->file_day, p ? (int)n : 4, p ? p : "none", failed,
+                            row->want);
+                fail();
+        }
+}
+
+static void test_mapping_dates(void **state)
+{
+        struct conv_env ce;
+
+        (void)state;
+        conv_env_open(&ce);
+        for (size_t i = 0; i < ARRAY_SIZE(date_rows); i++)
+                check_date_row(&date_rows[i], ce.m, ce.ev, ce.key);
+        conv_env_close(&ce);
 }
 
 int main(void)
@@ -617,6 +763,7 @@ int main(void)
                 cmocka_unit_test(test_mapping_load_missing_dir),
                 cmocka_unit_test(test_mapping_load_real),
                 cmocka_unit_test(test_mapping_conversions),
+                cmocka_unit_test(test_mapping_dates),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
