@@ -71,6 +71,7 @@ struct shim_opts {
         int count;
         char *html;
         unsigned long top;
+        int unparsed;                   /* report --unparsed */
         /* run mode */
         char *config;
         char *logs;

@@ -23,6 +23,7 @@
 #include "outputs/registry.h"
 #include "outputs/sink.h"
 #include "query/report.h"
+#include "query/unparsed.h"
 #include "query/search.h"
 
 #ifndef SHIM_VERSION
@@ -133,6 +134,8 @@ static int cmd_report(struct shim *sh, int argc, char **argv)
 
         if (!command_options(sh, MODE_REPORT, argc, argv, &first, &status))
                 return status;
+        if (sh->opts.unparsed)
+                return unparsed_main(&sh->opts, argc - first, argv + first, stdout);
         return report_main(&sh->opts, argc - first, argv + first, stdout);
 }
 

@@ -281,8 +281,9 @@ static int on_summary(struct event *ev, void *data)
 
 /* ---- reading ------------------------------------------------------------------- */
 
-static int read_file(struct report *rp, const struct logset_file *f)
+static int read_file(void *arg, const struct logset_file *f)
 {
+        struct report *rp = arg;
         struct scan *s = &rp->s;
         struct scan_file sf;
         struct frame_record rec;
@@ -373,13 +374,10 @@ static int finish(struct report *rp)
 static int setup(struct report *rp, const struct shim_opts *o, int argc, char **argv)
 {
         struct summary_cfg cfg;
-        int st = scan_setup(&rp->s, o, argc, argv), r;
+        int st = scan_setup_events(&rp->s, o, argc, argv);
 
         if (st)
                 return st;
-        rp->s.have_p = 1;       /* setup_done also undoes a failed init */
-        if ((r = setup_init(&rp->s.p, o)) < 0)
-                return r == -ENOMEM ? SHIM_EXIT_FAIL : SHIM_EXIT_USAGE;
         for (int i = 0; i < RK__COUNT; i++) {
                 int id = keys_find(rp->s.p.keys, rk_names[i]);
                 if (id < 0) {
@@ -422,12 +420,7 @@ int report_main(const struct shim_opts *o, int argc, char **argv, FILE *out)
         status = setup(rp, o, argc, argv);
         if (status)
                 goto out;
-        if (rp->s.ls.n == 0)
-                log_msg(LOG_LVL_WARNING, "report: no log file in %s for that range and type",
-                        argc > 0 ? "the files given" : o->logs);
-        for (size_t i = 0; i < rp->s.ls.n; i++)
-                if (read_file(rp, &rp->s.ls.f[i]) < 0)
-                        status = SHIM_EXIT_FAIL;
+        status = scan_each(&rp->s, argc, read_file, rp);
         if (finish(rp) < 0 || rp->oom) {
                 log_msg(LOG_LVL_ERR, "report: out of memory");
                 status = SHIM_EXIT_FAIL;

@@ -65,6 +65,12 @@ void report_text_write(FILE *o, const struct report_data *d);
  * Returns 0 or -EIO. */
 int report_json_write(FILE *o, const struct report_data *d);
 
+struct buf;
+
+/* Write the JSON text in b to o and free b; also for report --unparsed.
+ * Returns 0 or -EIO (b was cut short, or the write failed). */
+int report_json_flush(FILE *o, struct buf *b);
+
 /* Write the page to path. Returns 0 or -errno (reported). */
 int report_html_write(const struct report_data *d, const char *path);
 

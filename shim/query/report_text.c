@@ -128,7 +128,6 @@ int report_json_write(FILE *o, const struct report_data *d)
 {
         const struct report_totals *t = &d->tot;
         struct buf b;
-        int r = 0;
 
         buf_init(&b, 64u << 20);
         buf_lit(&b, "{\"range\":");
@@ -189,8 +188,13 @@ int report_json_write(FILE *o, const struct report_data *d)
                 buf_putc(&b, '}');
         }
         buf_lit(&b, "]}\n");
-        if (b.failed || fwrite(b.p, 1, b.len, o) != b.len)
-                r = -EIO;
-        buf_done(&b);
+        return report_json_flush(o, &b);
+}
+
+int report_json_flush(FILE *o, struct buf *b)
+{
+        int r = b->failed || fwrite(b->p, 1, b->len, o) != b->len ? -EIO : 0;
+
+        buf_done(b);
         return r;
 }

@@ -248,6 +248,32 @@ int scan_setup(struct scan *s, const struct shim_opts *o, int nfiles, char **fil
 }
 
 
+int scan_setup_events(struct scan *s, const struct shim_opts *o, int nfiles, char **files)
+{
+        int st = scan_setup(s, o, nfiles, files), r;
+
+        if (st)
+                return st;
+        s->have_p = 1;          /* setup_done also undoes a failed init */
+        if ((r = setup_init(&s->p, o)) < 0)
+                return r == -ENOMEM ? SHIM_EXIT_FAIL : SHIM_EXIT_USAGE;
+        return 0;
+}
+
+int scan_each(struct scan *s, int nfiles, int (*fn)(void *arg, const struct logset_file *f),
+              void *arg)
+{
+        int status = 0;
+
+        if (s->ls.n == 0)
+                log_msg(LOG_LVL_WARNING, "report: no log file in %s for that range and type",
+                        nfiles > 0 ? "the files given" : s->o->logs);
+        for (size_t i = 0; i < s->ls.n; i++)
+                if (fn(arg, &s->ls.f[i]) < 0)
+                        status = SHIM_EXIT_FAIL;
+        return status;
+}
+
 void scan_done(struct scan *s)
 {
         reader_free(s->rd);

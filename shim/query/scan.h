@@ -92,6 +92,18 @@ int scan_flush_json(struct scan *s);
  * search and report share. Returns 0 or an exit status (reported). */
 int scan_setup(struct scan *s, const struct shim_opts *o, int nfiles, char **files);
 
+/* scan_setup, then the core that makes events of records (s->p): what
+ * every command that normalizes records needs. Returns 0 or an exit
+ * status (reported). */
+int scan_setup_events(struct scan *s, const struct shim_opts *o, int nfiles, char **files);
+
+/* Call fn for each file of s->ls, with a warning first when there is none
+ * (nfiles: how many files the command line named; 0: the directory).
+ * Returns 0, or SHIM_EXIT_FAIL when fn failed for a file (the others are
+ * still read). */
+int scan_each(struct scan *s, int nfiles, int (*fn)(void *arg, const struct logset_file *f),
+              void *arg);
+
 /* Free what scan_setup, the reader and the JSON buffer hold, and s->p
  * when have_p is set. */
 void scan_done(struct scan *s);
