@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Time-stamp prefixes and local -> UTC conversion. Conversion asks libc
- * (mktime/localtime_r under TZ) once per quarter hour of wall time and keeps
- * the answer in a small direct-mapped cache, since logs move forward in
- * time; every zone in tzdata changes offset on a quarter hour. */
+/* Time-stamp prefixes, the dates and times written inside a line, and
+ * local -> UTC conversion. Conversion asks libc (mktime/localtime_r under
+ * TZ) once per quarter hour of wall time and keeps the answer in a small
+ * direct-mapped cache, since logs move forward in time; every zone in
+ * tzdata changes offset on a quarter hour. */
 #include "core/stamp.h"
 
 #include <errno.h>

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Time stamps: the two line prefixes ("HH:MM:SS.mmm " on disk and
- * "[YYYY.MM.DD] HH:MM:SS[.mmm] " from the viewer), civil-date arithmetic, and
+ * "[YYYY.MM.DD] HH:MM:SS[.mmm] " from the viewer), the dates and times a
+ * line's text carries (in each culture's form), civil-date arithmetic, and
  * local wall time <-> UTC in the zone the logs were written in, cached per
  * quarter hour. It knows nothing of files or records.
  *

@@ -82,6 +82,24 @@ def test_append_while_running_then_restart(env):
     assert_same(sh.events(), recs)
 
 
+def test_statistics_give_the_unparsed_rate(env):
+    """The statistics line says how many records no rule knew and their
+    share of all records (unparsed_pct, two decimals; 0.00 before any)."""
+    sh, log = env.shim, env.log
+    sh.start(*FAST)
+    sh.signal(signal.SIGUSR1)
+    sh.wait_stderr(r"stats: records=0 bytes=0 unparsed=0 unparsed_pct=0\.00 truncated=0 ",
+                   "the statistics before any record")
+    recs = [log.append_lines(SMTP, [f"{stamp(i)} [203.0.113.9][{41300000 + i}] cmd: EHLO "
+                                    "mx.example.com"]) for i in range(3)]
+    recs.append(log.append_lines(SMTP, [f"{stamp(3)} [203.0.113.9][41300003] A line no rule knows"]))
+    sh.wait_events(recs)
+    sh.signal(signal.SIGUSR1)
+    sh.wait_stderr(r"stats: records=4 bytes=\d+ unparsed=1 unparsed_pct=25\.00 truncated=0 ",
+                   "the statistics after four records")
+    assert sh.stop() == 0
+
+
 # ---- 2. start position ---------------------------------------------------
 
 def test_first_start_reads_only_what_is_appended(env):
