@@ -36,6 +36,7 @@ struct up {
         struct scan s;
         struct up_type type[UNPARSED_TYPES_MAX];
         unsigned ntypes;
+        unsigned order[UNPARSED_TYPES_MAX];     /* type indices by name, for output */
         struct up_shape *tab;
         size_t cap, used;
         int oom;
@@ -224,18 +225,19 @@ static void text_write(FILE *o, const struct up *u, size_t top)
         fprintf(o, "Unparsed lines (zone %s)\n\n", u->s.p.tz.zone[0] ? u->s.p.tz.zone : "system");
         fprintf(o, "%-16s %12s %12s %8s\n", "log type", "records", "unparsed", "rate %");
         for (unsigned i = 0; i < u->ntypes; i++) {
-                pct(p, u->type[i].unparsed, u->type[i].records);
-                fprintf(o, "%-16s %12llu %12llu %8s\n", u->type[i].name,
-                        (unsigned long long)u->type[i].records,
-                        (unsigned long long)u->type[i].unparsed, p);
-                rec += u->type[i].records;
-                unp += u->type[i].unparsed;
+                const struct up_type *t = &u->type[u->order[i]];
+
+                pct(p, t->unparsed, t->records);
+                fprintf(o, "%-16s %12llu %12llu %8s\n", t->name,
+                        (unsigned long long)t->records, (unsigned long long)t->unparsed, p);
+                rec += t->records;
+                unp += t->unparsed;
         }
         pct(p, unp, rec);
         fprintf(o, "%-16s %12llu %12llu %8s\n", "all", (unsigned long long)rec,
                 (unsigned long long)unp, p);
         for (unsigned i = 0; i < u->ntypes; i++)
-                text_type(o, u, i, top);
+                text_type(o, u, u->order[i], top);
 }
 
 static void json_kv(struct buf *b, const char *key, const char *val, int comma)
@@ -306,11 +308,23 @@ static int json_write(FILE *o, const struct up *u, size_t top)
                 if (i)
                         buf_putc(&b, ',');
                 buf_putc(&b, '{');
-                json_type(&b, u, i, top);
+                json_type(&b, u, u->order[i], top);
                 buf_putc(&b, '}');
         }
         buf_lit(&b, "]}\n");
         return report_json_flush(o, &b);
+}
+
+/* u->order: the types by name (insertion sort: a few dozen at most). */
+static void order_types(struct up *u)
+{
+        for (unsigned i = 0; i < u->ntypes; i++) {
+                unsigned j = i;
+
+                for (; j && strcmp(u->type[u->order[j - 1]].name, u->type[i].name) > 0; j--)
+                        u->order[j] = u->order[j - 1];
+                u->order[j] = i;
+        }
 }
 
 /* ---- the command -------------------------------------------------------------------- */
@@ -343,6 +357,9 @@ int unparsed_main(const struct shim_opts *o, int argc, char **argv, FILE *out)
                 status = SHIM_EXIT_FAIL;
                 goto out;
         }
+        order_types(u);
+        if (o->html[0])
+                log_msg(LOG_LVL_WARNING, "report: --html is not written with --unparsed");
         if ((o->json ? json_write(out, u, o->top) : (text_write(out, u, o->top), 0)) < 0 ||
             fflush(out) != 0) {
                 log_msg(LOG_LVL_ERR, "writing the report: %s", strerror(errno));
