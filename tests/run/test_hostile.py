@@ -179,3 +179,30 @@ def test_more_files_than_the_soft_descriptor_limit(env):
              on_timeout=sh.tail)
     assert "Too many open files" not in sh.stderr()
     assert sh.stop() == 0
+
+
+def test_timezone_that_is_not_a_zone_exits_2(env, tmp_path):
+    """A `timezone` naming something that exists but is no compiled zone (a
+    directory of zones, a table beside them, any other file) exits 2 naming
+    the line; glibc used to read it as UTC without a word, hours off. A real
+    zone given the same way starts."""
+    env.log.append(SMTP, 2)
+    for value in ("America", "zone.tab", "/etc/passwd", "Mars/Olympus"):
+        conf = tmp_path / "shim.conf"
+        conf.write_text(f"logs = {env.logs}\nstate = {env.state}\noutput = file:{env.out}\n"
+                        f"timezone = {value}\n")
+        proc = subprocess.run([env.shim.bin, "run", "--allow-root", "--config", str(conf)],
+                              capture_output=True, text=True, timeout=30)
+        assert proc.returncode == 2, (value, proc.stderr)
+        assert f"{conf}:4: timezone: unknown zone '{value}'" in proc.stderr, proc.stderr
+        assert not os.path.exists(env.out), "the output was created"
+    proc = subprocess.run([env.shim.bin, "search", "--timezone", "America", "x", env.logs],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2, proc.stderr
+    assert "--timezone: unknown zone 'America'" in proc.stderr, proc.stderr
+    sh = env.shim
+    sh.base_args = ["--timezone", "America/Chicago", "--host-name", "test-host"]
+    recs = env.log.append(SMTP, 1)
+    sh.start("--from", "beginning")
+    sh.wait_events(recs)
+    assert sh.stop() == 0
