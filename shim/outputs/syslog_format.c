@@ -182,9 +182,11 @@ static int encode_within(struct syslog_sink *y, const struct sink *s, const stru
 static int encode_fitting(struct syslog_sink *y, const struct sink *s, const struct event *ev,
                           size_t mark)
 {
-        /* a stream frame's length prefix must still fit; a UDP datagram
-         * carries at most 65,507 bytes */
-        size_t ceiling = y->tr == TR_UDP ? SYSLOG_UDP_MAX : SYSLOG_MSG_MAX - 32;
+        /* a stream frame's length prefix must still fit. A datagram over
+         * what UDP carries (65,507 bytes) is still skipped when sent: a
+         * message cut that short would lose most of a record that TCP and
+         * RELP take whole */
+        size_t ceiling = SYSLOG_MSG_MAX - 32;
 
         if (encode_within(y, s, ev, mark, ceiling) == 0)
                 return 0;

@@ -21,7 +21,6 @@
 #include "outputs/syslog_opts.h"
 
 #define SYSLOG_MSG_MAX (256u * 1024u)           /* one formatted message */
-#define SYSLOG_UDP_MAX 65507u                   /* one UDP datagram over IPv4 */
 #define SYSLOG_PEND_MAX (256u * 1024u * 1024u)  /* unacknowledged bytes */
 #define SYSLOG_BACKOFF_MIN_MS 100
 #define SYSLOG_BACKOFF_MAX_MS 30000

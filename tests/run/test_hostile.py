@@ -206,3 +206,42 @@ def test_timezone_that_is_not_a_zone_exits_2(env, tmp_path):
     sh.start("--from", "beginning")
     sh.wait_events(recs)
     assert sh.stop() == 0
+
+
+def test_day_compressed_while_stopped_is_read_from_its_archive(env):
+    """Records written to a day's file while the daemon was down, after which
+    SmarterMail's maintenance compressed the file into NAME.zip and deleted
+    it: at the next start they are read from the archive, from the
+    checkpoint's offset to its end, each once (they were lost); the file is
+    then let go, and a later start reads nothing of it again. (The
+    archive's copy has no offsets of its own: it is read only at start,
+    for a checkpoint entry whose first bytes it shares.)"""
+    import zipfile
+    name = "2026.09.17-smtpLog.log"
+    recs = env.log.append(name, 5)
+    sh = env.shim
+    sh.start("--from", "beginning")
+    sh.wait_events(recs)
+    assert sh.stop() == 0
+    assert sh.checkpoint()[name] == os.path.getsize(env.log.file(name))
+    while_down = env.log.append(name, 4)
+    path = env.log.file(name)
+    size = os.path.getsize(path)
+    with zipfile.ZipFile(path + ".zip", "w", zipfile.ZIP_DEFLATED) as z:
+        z.write(path, name)
+    os.unlink(path)
+    today = env.log.append(SMTP, 2)
+    sh.start()
+    sh.wait_events(recs + while_down + today)
+    assert sh.stop() == 0
+    # read to the archive's end, or forgotten (let go, its name gone)
+    assert sh.checkpoint().get(name, size) == size, sh.checkpoint()
+    assert f"{name}: compressed into {name}.zip while stopped" in sh.stderr(), sh.tail()
+    keys = sh.keys()
+    assert len(keys) == len(set(keys)), "a record came out twice"
+    sh.start()
+    more = env.log.append(SMTP, 1)
+    sh.wait_events(recs + while_down + today + more)
+    assert sh.stop() == 0
+    keys = sh.keys()
+    assert len(keys) == len(set(keys)), "a record came out twice after the restart"
