@@ -68,9 +68,8 @@ def test_stdout_reader_that_stalls_freezes_nothing(env):
     proc = start_into_pipe(env, "--from", "beginning")
     rfd = proc.stdout.fileno()
     wait_for(lambda: pipe_fill(rfd) >= 60000, "the pipe to fill", 30, on_timeout=sh.tail)
-    for _ in range(3):
-        took = stats_answered_s(sh)
-        assert took < 1.0, f"SIGUSR1 answered after {took:.2f} s"
+    took = [stats_answered_s(sh) for _ in range(3)]
+    assert max(took) < 1.0, f"SIGUSR1 answered after {max(took):.2f} s"
     cpu0, t0 = proc_cpu_s(proc.pid), time.monotonic()
     time.sleep(2)
     used = proc_cpu_s(proc.pid) - cpu0
@@ -86,11 +85,15 @@ def test_stdout_reader_that_stalls_freezes_nothing(env):
     want = {(r.path, r.offset) for r in recs + later}
     wait_for(lambda: want <= set(record_keys(list(got))),
              f"{len(want)} records from the pipe", 60, on_timeout=sh.tail)
+    peak = proc_hwm_mib(proc.pid)
     assert sh.stop() == 0
     t.join(10)
     keys = record_keys(got)
     assert len(keys) == len(set(keys)), "a record came out twice"
     assert set(keys) == want
+    print(f"records {len(want)}, lost 0, repeated 0, SIGUSR1 answered in "
+          f"{max(took) * 1000:.0f} ms at most, {used:.2f} CPU s in 2 s while stalled, "
+          f"peak RSS {peak:.1f} MiB")
 
 
 def test_sigterm_with_a_stalled_stdout_reader_exits(env):
