@@ -2,8 +2,9 @@
 spin or lose: a FIFO or a device named like a log file, entries that cannot
 be opened, a second daemon on the same state directory, a first start on a
 full state directory, a damaged checkpoint, an empty log directory
-setting, and more files than the soft descriptor
-limit. Each runs the real daemon on real files."""
+setting, more files than the soft descriptor limit, a timezone that names
+no zone, and a day's file compressed into its .log.zip while the daemon was
+stopped. Each runs the real daemon on real files."""
 import os
 import resource
 import shutil
