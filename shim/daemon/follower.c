@@ -83,9 +83,9 @@ int follower_open_zipped(struct follower *f, struct follow_env *env, const struc
         if (r == -ENOENT || r == -ENODATA)
                 return r;
         if (r < 0) {
-                log_msg(LOG_LVL_WARNING, "%s.zip: cannot read the archive: %s; what was "
-                        "written to %s after the checkpoint is not read", f->lf.path,
-                        strerror(-r), f->lf.name);
+                log_msg(LOG_LVL_WARNING, "%s/%s.zip: cannot read the archive: %s; what was "
+                        "written to %s after the checkpoint is not read", env->dir,
+                        f->lf.name, strerror(-r), f->lf.name);
                 return r;
         }
         if (!logfile_same_start(&f->lf, e)) {

@@ -225,13 +225,24 @@ int logfile_open_zipped(struct logfile *t, const char *dir, const char *name, ui
         zip_file_t *zf = NULL;
         zip_stat_t st;
         zip_int64_t idx;
-        int r, ze;
+        struct stat zst;
+        int r, ze, fd;
 
         if (snprintf(zpath, sizeof(zpath), "%s/%s.zip", dir, name) >= (int)sizeof(zpath))
                 return -ENAMETOOLONG;
-        z = zip_open(zpath, ZIP_RDONLY, &ze);
-        if (!z)
-                return ze == ZIP_ER_NOENT ? -ENOENT : -EINVAL;
+        /* as a log: never wait on a FIFO, never read a device */
+        fd = open(zpath, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return errno == ENOENT ? -ENOENT : -errno;
+        if (fstat(fd, &zst) < 0 || !S_ISREG(zst.st_mode)) {
+                close(fd);
+                return -ENOENT;
+        }
+        z = zip_fdopen(fd, 0, &ze);     /* read-only always */
+        if (!z) {
+                close(fd);
+                return -EINVAL;
+        }
         idx = zip_member(z, name);
         r = -ENOENT;
         if (idx < 0 || zip_stat_index(z, (zip_uint64_t)idx, 0, &st) < 0 ||
