@@ -204,6 +204,10 @@ def test_records_that_grow_when_encoded_to_a_stalled_tcp_receiver(env):
     wait_for(settled, "the daemon's peak memory to settle", 30, on_timeout=sh.tail)
     grew = seen[-1] - base_mib
     assert grew < 4 * limit_mib, f"peak memory grew {grew:.1f} MiB, limit {limit_mib} MiB"
+    cpu0, t0 = proc_cpu_s(sh.proc.pid), time.monotonic()
+    time.sleep(1)
+    used = proc_cpu_s(sh.proc.pid) - cpu0
+    assert used < 0.3 * (time.monotonic() - t0), f"{used:.2f} CPU s in 1 s while stalled"
     rx.go.set()
     want = {(path, o) for o in offsets}
     wait_for(lambda: want <= set(record_keys(list(rx.events))), f"{len(want)} records", 60,
@@ -217,4 +221,4 @@ def test_records_that_grow_when_encoded_to_a_stalled_tcp_receiver(env):
             assert "truncated" in ev["log"]["flags"]
     assert sh.stop() == 0
     print(f"records {len(want)}, lost 0, repeated 0, peak RSS {seen[-1]:.1f} MiB "
-          f"(start {base_mib:.1f})")
+          f"(start {base_mib:.1f}), {used:.2f} CPU s in 1 s while stalled")
