@@ -11,6 +11,7 @@ struct slot {
         uint32_t bytes;
         uint16_t owed;          /* outputs that have not acknowledged yet */
         int16_t status;
+        uint8_t held;           /* bytes counts what outputs hold, not the raw size */
 };
 
 struct inflight {
@@ -74,8 +75,29 @@ uint64_t inflight_push(struct inflight *a, void *owner, uint64_t end_offset, siz
         s->bytes = (uint32_t)(bytes > UINT32_MAX ? UINT32_MAX : bytes);
         s->owed = (uint16_t)a->nsinks;
         s->status = 0;
+        s->held = 0;
         a->bytes += s->bytes;
         return a->next++;
+}
+
+void inflight_hold(struct inflight *a, uint64_t seq, size_t bytes)
+{
+        struct slot *s;
+        uint64_t sum;
+
+        if (seq < a->head || seq >= a->next)
+                return;
+        s = &a->ring[seq % a->cap];
+        if (!s->held) {
+                a->bytes -= s->bytes;
+                s->bytes = 0;
+                s->held = 1;
+        }
+        sum = (uint64_t)s->bytes + bytes;
+        if (sum > UINT32_MAX)
+                sum = UINT32_MAX;
+        a->bytes += (size_t)(sum - s->bytes);
+        s->bytes = (uint32_t)sum;
 }
 
 void inflight_done(struct inflight *a, uint64_t seq, int status)

@@ -33,6 +33,15 @@ int inflight_has_room(const struct inflight *a, size_t bytes);
 uint64_t inflight_push(struct inflight *a, void *owner, uint64_t end_offset, size_t bytes,
                   uint64_t cookie);
 
+/* An output holds bytes of its own for record seq (its encoding, queued
+ * until it is delivered). From the first such report on, the record counts
+ * against the byte limit by what the outputs hold, not by its raw size: an
+ * encoding grows a record up to six times (control characters become
+ * \u00XX), and a stalled receiver would otherwise hold that many times the
+ * limit. Released when the record leaves the window. Unknown seqs are
+ * ignored. */
+void inflight_hold(struct inflight *a, uint64_t seq, size_t bytes);
+
 /* One output acknowledges seq (status 0 = delivered). Acks may come in any
  * order; commits happen in order. Unknown or repeated seqs are ignored. */
 void inflight_done(struct inflight *a, uint64_t seq, int status);

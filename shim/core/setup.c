@@ -48,6 +48,19 @@ const char *setup_mappings_dir(const char *given, char *tmp, size_t n)
         return MAPPINGS_DIR;
 }
 
+int setup_tz(struct tz_conv *tz, const struct shim_opts *o)
+{
+        struct diag err = { 0 };
+
+        if (tz_init(tz, o->timezone) == 0)
+                return 0;
+        diag_set(&err, EINVAL, NULL, 0, NULL, "unknown zone '%s' (an IANA name such as "
+                 "America/Chicago, compiled under /usr/share/zoneinfo)", o->timezone);
+        opts_where(o, "timezone", 0, &err);
+        diag_print(&err);
+        return -EINVAL;
+}
+
 int setup_init(struct setup *p, const struct shim_opts *o)
 {
         char tmp[PATH_MAX + 16];
@@ -56,11 +69,8 @@ int setup_init(struct setup *p, const struct shim_opts *o)
         int r;
 
         memset(p, 0, sizeof(*p));
-        if (tz_init(&p->tz, o->timezone) < 0) {
-                log_msg(LOG_LVL_ERR, "--timezone: unknown zone '%s' (an IANA name such as "
-                        "America/Chicago)", o->timezone);
+        if (setup_tz(&p->tz, o) < 0)
                 return -EINVAL;
-        }
         if (o->host_name[0])
                 snprintf(p->host, sizeof(p->host), "%s", o->host_name);
         else if (gethostname(p->host, sizeof(p->host) - 1) < 0)

@@ -31,6 +31,9 @@ const char *setup_mappings_dir(const char *given, char *tmp, size_t n);
 /* Build everything. Problems are printed. Returns 0, -EINVAL (bad zone or
  * mappings: exit 2) or -ENOMEM. */
 int setup_init(struct setup *p, const struct shim_opts *o);
+/* Select the zone of --timezone (tz_init). Returns 0, or -EINVAL after
+ * printing, as a config error, where the value that is no zone was set. */
+int setup_tz(struct tz_conv *tz, const struct shim_opts *o);
 void setup_done(struct setup *p);
 
 /* The summary table's settings for a built p: its host name and zone, and

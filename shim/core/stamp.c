@@ -7,9 +7,11 @@
 #include "core/stamp.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -167,6 +169,26 @@ void stamp_format_utc(int64_t ms, char out[24])
         out[23] = 'Z';
 }
 
+/* Whether path is a compiled zone: a regular file that begins with the
+ * TZif magic. glibc reads any other file named by TZ (a directory such as
+ * "America", zone.tab, /etc/passwd) as no zone at all and silently uses
+ * UTC, which would put every record hours off. */
+static int is_zone_file(const char *path)
+{
+        char magic[4];
+        struct stat st;
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        int ok;
+
+        if (fd < 0)
+                return 0;
+        ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+             pread(fd, magic, sizeof(magic), 0) == (ssize_t)sizeof(magic) &&
+             memcmp(magic, "TZif", sizeof(magic)) == 0;
+        close(fd);
+        return ok;
+}
+
 static int zone_exists(const char *zone)
 {
         static const char *const dirs[] = { "/usr/share/zoneinfo", "/usr/lib/zoneinfo",
@@ -175,17 +197,17 @@ static int zone_exists(const char *zone)
         const char *env = getenv("TZDIR");
 
         if (zone[0] == '/' )
-                return access(zone, R_OK) == 0;
+                return is_zone_file(zone);
         if (strstr(zone, ".."))
                 return 0;
         if (env && env[0]) {
                 snprintf(path, sizeof(path), "%s/%s", env, zone);
-                if (access(path, R_OK) == 0)
+                if (is_zone_file(path))
                         return 1;
         }
         for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
                 snprintf(path, sizeof(path), "%s/%s", dirs[i], zone);
-                if (access(path, R_OK) == 0)
+                if (is_zone_file(path))
                         return 1;
         }
         return 0;

@@ -90,8 +90,10 @@ struct tz_conv {
 };
 
 /* Select the IANA zone (NULL or "" = the system zone, /etc/localtime) for
- * the whole process (it sets TZ). Returns -ENOENT when the zone has no file
- * under the zoneinfo directories. */
+ * the whole process (it sets TZ). Returns -ENOENT when the zone has no
+ * compiled zone file (TZif) under the zoneinfo directories, or when an
+ * absolute path names none: a directory, a table or any other file would
+ * be read by glibc as UTC without a word. */
 int tz_init(struct tz_conv *tz, const char *zone);
 
 /* Local wall time, as seconds since the epoch read as if it were UTC, to

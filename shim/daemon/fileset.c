@@ -125,6 +125,33 @@ void fileset_discover(struct fileset *fs, const char *name)
                 place(fs, f);
 }
 
+/* At start: a checkpointed file whose name is gone, compressed into
+ * NAME.zip by SmarterMail's maintenance while the daemon was down. What
+ * was written to it after the checkpoint is read from the archive, then
+ * the file is let go (the checkpoint forgets it). */
+static void catch_up_zipped(struct fileset *fs)
+{
+        for (int i = 0; i < fs->nsaved; i++) {
+                const struct ckpt_entry *e = &fs->saved[i];
+                char type[64];
+                int y, mo, d;
+                struct follower *f;
+
+                if (fs->n >= FILESET_MAX || find(fs, e->name) ||
+                    !logfile_is_log(e->name, fs->types, type, sizeof(type), &y, &mo, &d))
+                        continue;
+                f = follower_new(e->name, type, y, mo, d);
+                if (!f)
+                        return;
+                if (follower_open_zipped(f, &fs->env, e) < 0) {
+                        follower_free(f);
+                        continue;
+                }
+                LIST_INSERT_HEAD(&fs->files, f, link);
+                fs->n++;
+        }
+}
+
 void fileset_name_gone(struct fileset *fs, const char *name)
 {
         struct follower *f = find(fs, name);
@@ -145,6 +172,8 @@ int fileset_rescan(struct fileset *fs)
                 if (de->d_name[0] != '.')
                         fileset_discover(fs, de->d_name);
         closedir(d);
+        if (fs->initial_scan)
+                catch_up_zipped(fs);
         /* forget let-go files whose name is gone; drain vanished open ones */
         for (f = LIST_FIRST(&fs->files); f && (tmp = LIST_NEXT(f, link), 1); f = tmp) {
                 struct stat st;

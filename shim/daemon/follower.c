@@ -42,6 +42,17 @@ void follower_free(struct follower *f)
         free(f);
 }
 
+/* The reader and date state of a file just opened. */
+static int prepare(struct follower *f, struct follow_env *env)
+{
+        if (!f->rd && !(f->rd = reader_new(env->max_record_bytes, 0))) {
+                logfile_close(&f->lf);
+                return -ENOMEM;
+        }
+        norm_file_init(&f->nf, env->norm, f->lf.path, f->lf.type, 1, f->lf.y, f->lf.mo, f->lf.d);
+        return 0;
+}
+
 int follower_open(struct follower *f, struct follow_env *env)
 {
         int e = logfile_open(&f->lf, env->dir, f->lf.name);
@@ -62,11 +73,34 @@ int follower_open(struct follower *f, struct follow_env *env)
         if (f->warned)
                 log_msg(LOG_LVL_NOTICE, "%s: readable now", f->lf.path);
         f->warned = 0;
-        if (!f->rd && !(f->rd = reader_new(env->max_record_bytes, 0))) {
-                logfile_close(&f->lf);
-                return -ENOMEM;
+        return prepare(f, env);
+}
+
+int follower_open_zipped(struct follower *f, struct follow_env *env, const struct ckpt_entry *e)
+{
+        int r = logfile_open_zipped(&f->lf, env->dir, f->lf.name, e->offset);
+
+        if (r == -ENOENT || r == -ENODATA)
+                return r;
+        if (r < 0) {
+                log_msg(LOG_LVL_WARNING, "%s/%s.zip: cannot read the archive: %s; what was "
+                        "written to %s after the checkpoint is not read", env->dir,
+                        f->lf.name, strerror(-r), f->lf.name);
+                return r;
         }
-        norm_file_init(&f->nf, env->norm, f->lf.path, f->lf.type, 1, f->lf.y, f->lf.mo, f->lf.d);
+        if (!logfile_same_start(&f->lf, e)) {
+                log_msg(LOG_LVL_NOTICE, "%s.zip: holds another file than the checkpoint "
+                        "knew; not read", f->lf.path);
+                logfile_close(&f->lf);
+                return -ESTALE;
+        }
+        if ((r = prepare(f, env)) < 0)
+                return r;
+        log_msg(LOG_LVL_NOTICE, "%s: compressed into %s.zip while stopped: reading the %llu "
+                "bytes after the checkpoint from the archive", f->lf.path, f->lf.name,
+                (unsigned long long)(f->lf.size - e->offset));
+        follower_start(f, e->offset, e->day, e->last_tod);
+        f->state = FOLLOW_DRAINING;
         return 0;
 }
 

@@ -83,6 +83,14 @@ void follower_free(struct follower *f);
  * next (follower_start, or follower_renew's read from 0). */
 int follower_open(struct follower *f, struct follow_env *env);
 
+/* At start, for checkpoint entry e whose file is gone: what its day's
+ * archive (NAME.zip, SmarterMail's maintenance) holds after e's offset,
+ * read as a removed file (DRAINING from e's offset, then let go). Returns
+ * 0, -ENOENT (no archive or member), -ENODATA (nothing after the offset),
+ * -ESTALE (the archive holds another file) or another negative errno
+ * (said). */
+int follower_open_zipped(struct follower *f, struct follow_env *env, const struct ckpt_entry *e);
+
 /* Begin at offset off, with the date state of a checkpoint (day 0: none).
  * State becomes OPEN. */
 void follower_start(struct follower *f, uint64_t off, int64_t day, int32_t tod);

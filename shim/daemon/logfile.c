@@ -1,17 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /* Log files and their identity. The fingerprint is the first
  * CKPT_FP_BYTES bytes of the file (fewer while it is shorter); two
- * fingerprints agree when their common prefix is equal. */
+ * fingerprints agree when their common prefix is equal. A day's file that
+ * SmarterMail compressed into NAME.zip is read from the archive with libzip
+ * (the searches read archives in query/logset.c, which the daemon's layer
+ * may not use). */
 #include "daemon/logfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/mman.h>
 #include <sys/vfs.h>
 #include <unistd.h>
+#include <zip.h>
 
 #include "core/logname.h"
 #include "core/normalize.h"
@@ -34,9 +40,9 @@ static void fill_fp(struct logfile *t)
                 t->fp_len = (uint32_t)r;
 }
 
-int logfile_open(struct logfile *t, const char *dir, const char *name)
+/* t->path and t->name for dir/name. */
+static int set_name(struct logfile *t, const char *dir, const char *name)
 {
-        struct stat st;
         size_t l = strlen(dir) + strlen(name) + 2;
 
         if (strlen(name) >= CKPT_NAME_MAX)
@@ -49,12 +55,14 @@ int logfile_open(struct logfile *t, const char *dir, const char *name)
         }
         if (name != t->name)
                 snprintf(t->name, sizeof(t->name), "%s", name);
-        /* non-blocking: opening a FIFO for reading would wait for a
-         * writer, forever; then only a regular file is kept (a device
-         * never ends, a FIFO's bytes cannot be read again) */
-        t->fd = open(t->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (t->fd < 0)
-                return -errno;
+        return 0;
+}
+
+/* The identity of the regular file open on t->fd. */
+static int take_identity(struct logfile *t)
+{
+        struct stat st;
+
         if (fstat(t->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
                 int e = S_ISREG(st.st_mode) ? -errno : -EINVAL;
                 logfile_close(t);
@@ -66,6 +74,28 @@ int logfile_open(struct logfile *t, const char *dir, const char *name)
         t->fp_len = 0;
         fill_fp(t);
         return 0;
+}
+
+static int logfile_open_fd(struct logfile *t, const char *dir, const char *name)
+{
+        int r = set_name(t, dir, name);
+
+        return r < 0 ? r : take_identity(t);
+}
+
+int logfile_open(struct logfile *t, const char *dir, const char *name)
+{
+        int r = set_name(t, dir, name);
+
+        if (r < 0)
+                return r;
+        /* non-blocking: opening a FIFO for reading would wait for a
+         * writer, forever; then only a regular file is kept (a device
+         * never ends, a FIFO's bytes cannot be read again) */
+        t->fd = open(t->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (t->fd < 0)
+                return -errno;
+        return take_identity(t);
 }
 
 void logfile_close(struct logfile *t)
@@ -120,6 +150,11 @@ enum logfile_change logfile_check(struct logfile *t, uint64_t read_off)
         return LOGFILE_SAME;
 }
 
+int logfile_same_start(const struct logfile *t, const struct ckpt_entry *e)
+{
+        return fp_agree(e->fp, e->fp_len, t->fp, t->fp_len);
+}
+
 int logfile_matches(const struct logfile *t, const struct ckpt_entry *e)
 {
         return e->dev == t->dev && e->ino == t->ino &&
@@ -135,6 +170,105 @@ void logfile_entry(const struct logfile *t, uint64_t offset, struct ckpt_entry *
         e->fp_len = t->fp_len;
         memcpy(e->fp, t->fp, t->fp_len);
         e->offset = offset;
+}
+
+/* The member of z that holds name: the one of that base name, else the
+ * only .log in it. -1 when none. */
+static zip_int64_t zip_member(zip_t *z, const char *name)
+{
+        zip_int64_t n = zip_get_num_entries(z, 0), found = -1, logs = 0;
+
+        for (zip_int64_t i = 0; i < n; i++) {
+                const char *m = zip_get_name(z, (zip_uint64_t)i, 0);
+                const char *slash = m ? strrchr(m, '/') : NULL;
+                size_t l = m ? strlen(m) : 0;
+
+                if (!m)
+                        continue;
+                if (!strcmp(slash ? slash + 1 : m, name))
+                        return i;
+                if (l > 4 && !strcmp(m + l - 4, ".log")) {
+                        logs++;
+                        found = i;
+                }
+        }
+        return logs == 1 ? found : -1;
+}
+
+/* Copy the member's first CKPT_FP_BYTES and everything from offset on into
+ * fd at the same positions; what lies between stays a hole (no memory). */
+static int unzip_into(zip_file_t *zf, int fd, uint64_t offset)
+{
+        char buf[64 * 1024];
+        uint64_t at = 0;
+        zip_int64_t n;
+
+        while ((n = zip_fread(zf, buf, sizeof(buf))) > 0) {
+                uint64_t end = at + (uint64_t)n;
+                uint64_t fp_end = end < CKPT_FP_BYTES ? end : CKPT_FP_BYTES;
+                uint64_t from = offset > at ? offset : at;
+
+                if (at < fp_end && pwrite(fd, buf, (size_t)(fp_end - at), (off_t)at) < 0)
+                        return -errno;
+                if (from < end &&
+                    pwrite(fd, buf + (from - at), (size_t)(end - from), (off_t)from) < 0)
+                        return -errno;
+                at = end;
+        }
+        return n < 0 ? -EIO : 0;
+}
+
+int logfile_open_zipped(struct logfile *t, const char *dir, const char *name, uint64_t offset)
+{
+        char zpath[PATH_MAX];
+        zip_t *z;
+        zip_file_t *zf = NULL;
+        zip_stat_t st;
+        zip_int64_t idx;
+        struct stat zst;
+        int r, ze, fd;
+
+        if (snprintf(zpath, sizeof(zpath), "%s/%s.zip", dir, name) >= (int)sizeof(zpath))
+                return -ENAMETOOLONG;
+        /* as a log: never wait on a FIFO, never read a device */
+        fd = open(zpath, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return errno == ENOENT ? -ENOENT : -errno;
+        if (fstat(fd, &zst) < 0 || !S_ISREG(zst.st_mode)) {
+                close(fd);
+                return -ENOENT;
+        }
+        z = zip_fdopen(fd, 0, &ze);     /* read-only always */
+        if (!z) {
+                close(fd);
+                return -EINVAL;
+        }
+        idx = zip_member(z, name);
+        r = -ENOENT;
+        if (idx < 0 || zip_stat_index(z, (zip_uint64_t)idx, 0, &st) < 0 ||
+            !(st.valid & ZIP_STAT_SIZE))
+                goto out;
+        r = -ENODATA;
+        if (st.size <= offset)
+                goto out;
+        r = -EIO;
+        if (!(zf = zip_fopen_index(z, (zip_uint64_t)idx, 0)))
+                goto out;
+        t->fd = memfd_create("smartermail-shim-unzipped", MFD_CLOEXEC);
+        if (t->fd < 0) {
+                r = -errno;
+                goto out;
+        }
+        r = ftruncate(t->fd, (off_t)st.size) < 0 ? -errno : unzip_into(zf, t->fd, offset);
+        if (r == 0)
+                r = logfile_open_fd(t, dir, name);
+        if (r < 0)
+                logfile_close(t);
+out:
+        if (zf)
+                zip_fclose(zf);
+        zip_discard(z);
+        return r;
 }
 
 int logfile_dir_is_remote(const char *dir)

@@ -5,7 +5,9 @@
  * and offers it again after the output drained), -ENOTRECOVERABLE (the
  * output is broken for good: the daemon stops, checkpointing only what was
  * acknowledged) or another negative errno (down: held as well, and retried
- * with backoff). */
+ * with backoff). An output that keeps an event's encoded bytes until it is
+ * delivered says how many with inflight_hold, so that the window's byte
+ * limit bounds what is really held. */
 #ifndef SHIM_SINK_H
 #define SHIM_SINK_H
 

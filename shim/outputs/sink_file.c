@@ -1,15 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /* Output to standard output or a file, as JSON lines. Events are encoded
  * into a buffer and written in large blocks; a block's events are
- * acknowledged once write() has taken all of it. Writes block: a slow reader
- * of standard output slows the daemon down instead of growing memory. A
- * write error keeps the buffer and is retried (reading pauses meanwhile). */
+ * acknowledged once write() has taken all of it. A pipe, FIFO or socket is
+ * written without blocking: a reader that stalls fills the buffer, the
+ * output says -EAGAIN and gives its descriptor to wait on, and reading
+ * pauses while the daemon goes on answering signals and timers. A regular
+ * file cannot block. A write error keeps the buffer and is retried
+ * (reading pauses meanwhile). */
 #include "outputs/sink.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +27,9 @@ struct file_sink {
         int fd;
         int is_stdout;
         int regular;            /* fsync makes sense */
+        int own_fd;             /* fd is ours to close */
+        int socket;             /* send with MSG_DONTWAIT */
+        int stalled;            /* the last write found no room */
         struct buf buf;
         uint64_t first_seq, last_seq;   /* events in buf; first_seq 0 = none */
 };
@@ -47,6 +55,32 @@ static int end_torn_line(int fd, const char *path)
         return r;
 }
 
+/* Make writes to a pipe, FIFO or socket non-blocking without changing a
+ * description shared with others: standard output is often the same
+ * description as standard error, or a shell's. A pipe or FIFO is opened
+ * again through /proc (a description of our own); a socket is written with
+ * MSG_DONTWAIT. Where neither works, O_NONBLOCK is set on the shared one. */
+static void make_nonblocking(struct file_sink *f, const struct stat *st)
+{
+        int fd;
+
+        if (S_ISSOCK(st->st_mode)) {
+                f->socket = 1;
+                return;
+        }
+        if (!S_ISFIFO(st->st_mode))
+                return;
+        if (!f->own_fd) {
+                fd = open("/proc/self/fd/1", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+                if (fd >= 0) {
+                        f->fd = fd;
+                        f->own_fd = 1;
+                        return;
+                }
+        }
+        (void)fcntl(f->fd, F_SETFL, fcntl(f->fd, F_GETFL) | O_NONBLOCK);
+}
+
 static int file_open(struct sink *s, struct diag *err)
 {
         struct file_sink *f = s->priv;
@@ -61,6 +95,7 @@ static int file_open(struct sink *s, struct diag *err)
                 s->priv = f;
         }
         f->is_stdout = strcmp(s->target, "stdout") == 0;
+        f->own_fd = !f->is_stdout;
         f->fd = f->is_stdout ? STDOUT_FILENO
                              : open(s->target, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
         if (f->fd < 0) {
@@ -75,26 +110,44 @@ static int file_open(struct sink *s, struct diag *err)
                                 strerror(-r));
         }
         f->regular = fstat(f->fd, &st) == 0 && S_ISREG(st.st_mode);
+        if (!f->regular)
+                make_nonblocking(f, &st);
         return 0;
 }
 
+static ssize_t write_some(struct file_sink *f, const char *p, size_t n)
+{
+        if (f->socket)
+                return send(f->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+        return write(f->fd, p, n);
+}
+
+/* Write what the buffer holds; its events are acknowledged once all of it
+ * is written. -EAGAIN when the reader has no room (poll_fd then names the
+ * descriptor), another negative errno on a write error. */
 static int file_flush(struct sink *s, int64_t deadline_ms)
 {
         struct file_sink *f = s->priv;
         size_t off = 0;
+        int e = 0;
 
-        (void)deadline_ms;      /* writes block; there is nothing to wait for */
+        (void)deadline_ms;      /* never waits: the loop waits on poll_fd */
+        f->stalled = 0;
         while (off < f->buf.len) {
-                ssize_t w = write(f->fd, f->buf.p + off, f->buf.len - off);
+                ssize_t w = write_some(f, f->buf.p + off, f->buf.len - off);
                 if (w < 0 && errno == EINTR)
                         continue;
                 if (w < 0) {
-                        int e = -errno;
-                        memmove(f->buf.p, f->buf.p + off, f->buf.len - off);
-                        f->buf.len -= off;
-                        return e;
+                        e = errno == EAGAIN || errno == EWOULDBLOCK ? -EAGAIN : -errno;
+                        break;
                 }
                 off += (size_t)w;
+        }
+        if (e < 0) {
+                memmove(f->buf.p, f->buf.p + off, f->buf.len - off);
+                f->buf.len -= off;
+                f->stalled = e == -EAGAIN;
+                return e;
         }
         f->buf.len = 0;
         if (f->first_seq)
@@ -107,12 +160,17 @@ static int file_flush(struct sink *s, int64_t deadline_ms)
 static int file_submit(struct sink *s, const struct event *ev)
 {
         struct file_sink *f = s->priv;
+        size_t mark;
         int r;
 
         if (f->buf.len >= FILE_SINK_BLOCK && (r = file_flush(s, 0)) < 0)
                 return r;
+        if (f->stalled)
+                return -EAGAIN;
+        mark = f->buf.len;
         if (encode_json(ev, s->enc, &f->buf) < 0)
                 return f->buf.len ? -EAGAIN : -E2BIG;
+        inflight_hold(s->ack, ev->seq, f->buf.len - mark);
         if (!f->first_seq)
                 f->first_seq = ev->seq;
         f->last_seq = ev->seq;
@@ -136,11 +194,22 @@ static void file_close(struct sink *s)
 
         if (!f)
                 return;
-        if (f->fd >= 0 && !f->is_stdout)
+        if (f->fd >= 0 && f->own_fd)
                 close(f->fd);
         buf_done(&f->buf);
         free(f);
         s->priv = NULL;
+}
+
+/* Room to wait for, once a write found none. */
+static int file_poll_fd(struct sink *s, uint32_t *ret_events)
+{
+        struct file_sink *f = s->priv;
+
+        if (!f || f->fd < 0 || !f->stalled || !f->buf.len)
+                return -1;
+        *ret_events = EPOLLOUT;
+        return f->fd;
 }
 
 const struct sink_ops sink_file_ops = {
@@ -150,5 +219,6 @@ const struct sink_ops sink_file_ops = {
         .flush = file_flush,
         .sync = file_sync,
         .close = file_close,
+        .poll_fd = file_poll_fd,
 };
 

@@ -111,6 +111,7 @@ static int syslog_submit(struct sink *s, const struct event *ev)
                         return -EAGAIN;
                 if ((r = syslog_frame_stream(y, ev->seq)) < 0)
                         return r;
+                inflight_hold(s->ack, ev->seq, y->msg.len);
                 if (y->qlen - y->sent_idx > 64)
                         (void)syslog_stream_flush(s);
                 return 0;
@@ -119,6 +120,7 @@ static int syslog_submit(struct sink *s, const struct event *ev)
                         return -EAGAIN;
                 if ((r = syslog_enqueue(y, ev->seq, y->msg.p, y->msg.len)) < 0)
                         return r;
+                inflight_hold(s->ack, ev->seq, y->msg.len);
                 (void)syslog_relp_push(s);     /* queued: flush retries */
                 return 0;
         }
@@ -201,6 +203,7 @@ static void syslog_close(struct sink *s)
         buf_done(&y->pend);
         buf_done(&y->msg);
         free(y->q);
+        free(y->cut);
         free(y);
         s->priv = NULL;
 }

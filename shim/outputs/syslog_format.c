@@ -128,6 +128,85 @@ static void resolve_sd_keys(struct syslog_sink *y, const struct keys *keys)
         y->keys = keys;
 }
 
+/* The longest text value of ev, in bytes. */
+static size_t longest_text(const struct event *ev)
+{
+        size_t max = 0;
+
+        for (unsigned i = 0; i < ev->nfields; i++)
+                if ((ev->f[i].kind == VAL_STR || ev->f[i].kind == VAL_SAFE) && ev->f[i].len > max)
+                        max = ev->f[i].len;
+        return max;
+}
+
+/* ev into y->cut with every text value cut to at most cap bytes, at a
+ * UTF-8 character boundary, and tagged. The copy's values still point into
+ * ev (its record and scratch space): use it while ev is valid. */
+static void cut_event(struct syslog_sink *y, const struct event *ev, size_t cap)
+{
+        static const char tag[] = "smartermail_truncated", flag[] = "truncated";
+        struct event *c = y->cut;
+
+        memcpy(c, ev, sizeof(*c));
+        for (unsigned i = 0; i < c->nfields; i++) {
+                struct field *f = &c->f[i];
+                size_t n = f->len;
+
+                if ((f->kind != VAL_STR && f->kind != VAL_SAFE) || n <= cap)
+                        continue;
+                n = cap;
+                while (n > 0 && n + 3 > cap && ((unsigned char)f->v.str[n] & 0xC0) == 0x80)
+                        n--;
+                f->len = (uint32_t)n;
+        }
+        (void)event_set_safe(c, K_TAGS, tag, sizeof(tag) - 1);         /* -ENOSPC: */
+        (void)event_set_safe(c, K_LOG_FLAGS, flag, sizeof(flag) - 1);  /* the cut is said */
+}
+
+static int encode_within(struct syslog_sink *y, const struct sink *s, const struct event *ev,
+                         size_t mark, size_t ceiling)
+{
+        if (encode_json(ev, s->enc, &y->msg) == 0 && !y->msg.failed && y->msg.len <= ceiling)
+                return 0;
+        y->msg.len = mark;
+        y->msg.failed = 0;
+        return -E2BIG;
+}
+
+/* Encode ev after the header (mark) within the transport's ceiling. An event
+ * whose encoding does not fit (a record of control characters or invalid
+ * bytes grows up to six times) is not dropped: its longest text values are
+ * cut, halving until it fits, and it is tagged smartermail_truncated (and
+ * log.flags truncated). Returns 0, or -E2BIG when even the empty values do
+ * not fit. */
+static int encode_fitting(struct syslog_sink *y, const struct sink *s, const struct event *ev,
+                          size_t mark)
+{
+        /* a stream frame's length prefix must still fit. A datagram over
+         * what UDP carries (65,507 bytes) is still skipped when sent: a
+         * message cut that short would lose most of a record that TCP and
+         * RELP take whole */
+        size_t ceiling = SYSLOG_MSG_MAX - 32;
+
+        if (encode_within(y, s, ev, mark, ceiling) == 0)
+                return 0;
+        if (!y->cut && !(y->cut = malloc(sizeof(*y->cut))))
+                return -E2BIG;
+        for (size_t cap = longest_text(ev) / 2;; cap /= 2) {
+                cut_event(y, ev, cap);
+                if (encode_within(y, s, y->cut, mark, ceiling) == 0) {
+                        if (!y->cut_said)
+                                log_msg(LOG_LVL_WARNING, "syslog: an event too large for a "
+                                        "message was cut to fit and tagged smartermail_truncated "
+                                        "(said once)");
+                        y->cut_said = 1;
+                        return 0;
+                }
+                if (cap == 0)
+                        return -E2BIG;
+        }
+}
+
 /* The whole message (without framing) into y->msg. */
 int syslog_format_msg(struct syslog_sink *y, const struct sink *s, const struct event *ev)
 {
@@ -182,7 +261,7 @@ int syslog_format_msg(struct syslog_sink *y, const struct sink *s, const struct 
         if (cfg->message == SYSLOG_MSG_CEE)
                 buf_lit(&y->msg, "@cee: ");
         mark = y->msg.len;
-        if (encode_json(ev, s->enc, &y->msg) < 0 || y->msg.failed)
+        if (encode_fitting(y, s, ev, mark) < 0)
                 return -E2BIG;
         if (y->msg.len > mark && y->msg.p[y->msg.len - 1] == '\n')
                 y->msg.len--;

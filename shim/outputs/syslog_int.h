@@ -68,6 +68,8 @@ struct syslog_sink {
         size_t qhead, qlen, qcap;
         size_t sent_idx, sent_off;      /* next message (index from qhead) to write */
         struct buf msg;
+        struct event *cut;              /* an event cut to fit a message */
+        int cut_said;                   /* that events are cut was logged */
         int sd_keys[SYSLOG_SD_PARAMS];  /* structured-data fields, key ids */
         const struct keys *keys;
 };
@@ -78,7 +80,8 @@ struct syslog_sink {
  * Returns 0 or -EINVAL (err says why, its key syslog-target). */
 int syslog_parse_target(struct syslog_sink *y, const char *t, struct diag *err);
 
-/* The whole message (without framing) into y->msg. Returns 0 or -E2BIG. */
+/* The whole message (without framing) into y->msg, an event too large for
+ * one cut to fit and tagged (smartermail_truncated). Returns 0 or -E2BIG. */
 int syslog_format_msg(struct syslog_sink *y, const struct sink *s, const struct event *ev);
 
 /* y->msg framed for a stream (octet count or newline) and queued. */

@@ -15,6 +15,7 @@
 #include "base/exit.h"
 #include "core/encode_json.h"
 #include "core/mapping.h"
+#include "core/setup.h"
 #include "core/stamp.h"
 
 /* ---- one file ------------------------------------------------------------- */
@@ -209,11 +210,8 @@ int scan_setup(struct scan *s, const struct shim_opts *o, int nfiles, char **fil
         struct tz_conv tz;
         int64_t today;
 
-        if (tz_init(&tz, o->timezone) < 0) {
-                log_msg(LOG_LVL_ERR, "--timezone: unknown zone '%s' (an IANA name such as "
-                        "America/Chicago)", o->timezone);
+        if (setup_tz(&tz, o) < 0)
                 return SHIM_EXIT_USAGE;
-        }
         today = today_day();
         s->from_ms = INT64_MIN;
         s->to_ms = INT64_MAX;

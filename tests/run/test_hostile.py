@@ -2,8 +2,9 @@
 spin or lose: a FIFO or a device named like a log file, entries that cannot
 be opened, a second daemon on the same state directory, a first start on a
 full state directory, a damaged checkpoint, an empty log directory
-setting, and more files than the soft descriptor
-limit. Each runs the real daemon on real files."""
+setting, more files than the soft descriptor limit, a timezone that names
+no zone, and a day's file compressed into its .log.zip while the daemon was
+stopped. Each runs the real daemon on real files."""
 import os
 import resource
 import shutil
@@ -179,3 +180,76 @@ def test_more_files_than_the_soft_descriptor_limit(env):
              on_timeout=sh.tail)
     assert "Too many open files" not in sh.stderr()
     assert sh.stop() == 0
+
+
+def test_timezone_that_is_not_a_zone_exits_2(env, tmp_path):
+    """A `timezone` naming something that exists but is no compiled zone (a
+    directory of zones, a table beside them, any other file) exits 2 naming
+    the line; glibc used to read it as UTC without a word, hours off. A real
+    zone given the same way starts."""
+    env.log.append(SMTP, 2)
+    for value in ("America", "zone.tab", "/etc/passwd", "Mars/Olympus"):
+        conf = tmp_path / "shim.conf"
+        conf.write_text(f"logs = {env.logs}\nstate = {env.state}\noutput = file:{env.out}\n"
+                        f"timezone = {value}\n")
+        proc = subprocess.run([env.shim.bin, "run", "--allow-root", "--config", str(conf)],
+                              capture_output=True, text=True, timeout=30)
+        assert proc.returncode == 2, (value, proc.stderr)
+        assert f"{conf}:4: timezone: unknown zone '{value}'" in proc.stderr, proc.stderr
+        assert not os.path.exists(env.out), "the output was created"
+    proc = subprocess.run([env.shim.bin, "search", "--timezone", "America", "x", env.logs],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2, proc.stderr
+    assert "--timezone: unknown zone 'America'" in proc.stderr, proc.stderr
+    sh = env.shim
+    sh.base_args = ["--timezone", "America/Chicago", "--host-name", "test-host"]
+    recs = env.log.append(SMTP, 1)
+    sh.start("--from", "beginning")
+    sh.wait_events(recs)
+    assert sh.stop() == 0
+
+
+def test_day_compressed_while_stopped_is_read_from_its_archive(env):
+    """Records written to a day's file while the daemon was down, after which
+    SmarterMail's maintenance compressed the file into NAME.zip and deleted
+    it: at the next start they are read from the archive, from the
+    checkpoint's offset to its end, each once (they were lost); the file is
+    then let go, and a later start reads nothing of it again. An archive
+    that is a FIFO is passed over without waiting on it. (The
+    archive's copy has no offsets of its own: it is read only at start,
+    for a checkpoint entry whose first bytes it shares.)"""
+    import zipfile
+    name = "2026.09.17-smtpLog.log"
+    fifo_day = "2026.09.16-smtpLog.log"
+    recs = env.log.append(name, 5) + env.log.append(fifo_day, 2)
+    sh = env.shim
+    sh.start("--from", "beginning")
+    sh.wait_events(recs)
+    assert sh.stop() == 0
+    assert sh.checkpoint()[name] == os.path.getsize(env.log.file(name))
+    assert fifo_day in sh.checkpoint()
+    while_down = env.log.append(name, 4)
+    path = env.log.file(name)
+    size = os.path.getsize(path)
+    with zipfile.ZipFile(path + ".zip", "w", zipfile.ZIP_DEFLATED) as z:
+        z.write(path, name)
+    os.unlink(path)
+    # an archive that is a FIFO would hang a blocking open: skipped
+    env.log.append(fifo_day, 1)
+    os.unlink(env.log.file(fifo_day))
+    os.mkfifo(env.log.file(fifo_day) + ".zip")
+    today = env.log.append(SMTP, 2)
+    sh.start()
+    sh.wait_events(recs + while_down + today)
+    assert sh.stop() == 0
+    # read to the archive's end, or forgotten (let go, its name gone)
+    assert sh.checkpoint().get(name, size) == size, sh.checkpoint()
+    assert f"{name}: compressed into {name}.zip while stopped" in sh.stderr(), sh.tail()
+    keys = sh.keys()
+    assert len(keys) == len(set(keys)), "a record came out twice"
+    sh.start()
+    more = env.log.append(SMTP, 1)
+    sh.wait_events(recs + while_down + today + more)
+    assert sh.stop() == 0
+    keys = sh.keys()
+    assert len(keys) == len(set(keys)), "a record came out twice after the restart"

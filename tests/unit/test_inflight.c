@@ -49,7 +49,7 @@ struct inflight_row {
         /* words: pN push N bytes (owner set; cookie = the seq expected), PN
          * the same with owner NULL, xN a push of N bytes that must fail, aS
          * ack seq S, fS ack seq S with -EIO, rN / nN room / no room for N
-         * bytes */
+         * bytes, hS:N an output holds N bytes for seq S */
         const char *script;
         const char *commits;
         size_t want_count, want_bytes;
@@ -77,6 +77,12 @@ static const struct inflight_row rows[] = {
         { "bytes: max-1", 8, 100, 1, "p60 r39 p39", "", 2, 99 },
         { "bytes: max", 8, 100, 1, "p60 r40 p40 n1", "", 2, 100 },
         { "bytes: max+1", 8, 100, 1, "p60 n41 x41 a1 r41 p41", "1", 1, 41 },
+        /* held bytes replace the raw size, and add up over outputs */
+        { "held: replaces the raw size", 8, 100, 1, "p10 h1:60 r40 n41", "", 1, 60 },
+        { "held: two outputs add up", 8, 100, 2, "p10 h1:30 h1:30 r40 n41", "", 1, 60 },
+        { "held: released with the record", 8, 100, 2, "p10 h1:90 p5 a1 a1", "1", 1, 5 },
+        { "held: beyond the limit pauses", 8, 100, 1, "p10 h1:500 n1 a1 r100", "1", 0, 0 },
+        { "held: unknown seqs are ignored", 8, 100, 1, "p10 h0:50 h2:50 a1 h1:50", "1", 0, 0 },
         { "one record always fits an empty window", 8, 100, 1, "r5000 p5000 n1 a1 r100", "1", 0,
           0 },
 };
@@ -126,6 +132,9 @@ static void run_row(const struct inflight_row *row)
                                 print_error("%s: %s: room is %d\n", row->name, w, w[0] != 'r');
                                 fail();
                         }
+                        break;
+                case 'h':
+                        inflight_hold(a, v, (size_t)strtoull(strchr(w, ':') + 1, NULL, 10));
                         break;
                 default:
                         fail_msg("%s: bad script word %s", row->name, w);

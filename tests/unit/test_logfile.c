@@ -3,8 +3,9 @@
  * read, then changed on disk as a row says, and logfile_check must tell
  * growth (SAME) from truncation, replacement (rename over it, or a
  * copy-truncate that grew back with other first bytes) and removal. Then
- * logfile_matches against checkpoint entries. The name rules are in
- * test_logname.c. */
+ * logfile_matches against checkpoint entries, and a day's file read back
+ * from its archive (logfile_open_zipped) from an offset. The name rules are
+ * in test_logname.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <zip.h>
 
 #include "daemon/logfile.h"
 #include "testutil.h"
@@ -224,6 +227,97 @@ static void test_logfile_open_missing(void **state)
         tu_rmdir(dir);
 }
 
+/* dir/NAME.zip holding text under member. */
+static void write_zip(const char *dir, const char *member, const char *text)
+{
+        char path[1024];
+        zip_t *z;
+        zip_source_t *src;
+        int ze;
+
+        snprintf(path, sizeof(path), "%s/%s.zip", dir, NAME);
+        z = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &ze);
+        assert_non_null(z);
+        src = zip_source_buffer(z, text, strlen(text), 0);
+        assert_non_null(src);
+        assert_true(zip_file_add(z, member, src, 0) >= 0);
+        assert_int_equal(zip_close(z), 0);
+}
+
+struct zip_row {
+        const char *name;
+        const char *member;     /* NULL: no archive; "": a FIFO named like it */
+        uint64_t offset;
+        int want_rc;
+};
+
+#define ZTEXT FIRST "06:00:02 [1.2.3.4][1] cmd: QUIT\n"
+
+static const struct zip_row zip_rows[] = {
+        { "from the start", NAME, 0, 0 },
+        { "from the middle", NAME, sizeof(FIRST) - 1, 0 },
+        { "one byte left", NAME, sizeof(ZTEXT) - 2, 0 },
+        { "at the end", NAME, sizeof(ZTEXT) - 1, -ENODATA },
+        { "past the end", NAME, sizeof(ZTEXT), -ENODATA },
+        { "the only .log, under another name", "logs/other.log", 3, 0 },
+        { "no .log in it", "readme.txt", 0, -ENOENT },
+        { "no archive", NULL, 0, -ENOENT },
+        { "a FIFO named like one", "", 0, -ENOENT },
+};
+
+static void check_zip_row(const char *dir, const struct zip_row *row)
+{
+        char path[1024], buf[256];
+        struct logfile t;
+        struct ckpt_entry e;
+        int rc;
+
+        snprintf(path, sizeof(path), "%s/%s.zip", dir, NAME);
+        unlink(path);
+        if (row->member && row->member[0])
+                write_zip(dir, row->member, ZTEXT);
+        else if (row->member)
+                assert_int_equal(mkfifo(path, 0644), 0);
+        memset(&t, 0, sizeof(t));
+        t.fd = -1;
+        rc = logfile_open_zipped(&t, dir, NAME, row->offset);
+        if (rc != row->want_rc) {
+                print_error("%s: rc %d, want %d\n", row->name, rc, row->want_rc);
+                fail();
+        }
+        if (rc == 0) {
+                size_t n = strlen(ZTEXT) - row->offset;
+
+                /* the tail at its own offsets, and the first bytes as the
+                 * identity of the file the checkpoint knew */
+                assert_int_equal(t.size, strlen(ZTEXT));
+                assert_int_equal(logfile_read(&t, row->offset, buf, sizeof(buf)), (ssize_t)n);
+                assert_memory_equal(buf, ZTEXT + row->offset, n);
+                memset(&e, 0, sizeof(e));
+                e.fp_len = (uint32_t)strlen(FIRST);
+                memcpy(e.fp, FIRST, e.fp_len);
+                assert_true(logfile_same_start(&t, &e));
+                e.fp[0] ^= 1;
+                assert_false(logfile_same_start(&t, &e));
+        } else {
+                assert_int_equal(t.fd, -1);
+        }
+        logfile_close(&t);
+        free(t.path);
+        unlink(path);
+}
+
+static void test_logfile_open_zipped(void **state)
+{
+        char dir[512];
+
+        (void)state;
+        tu_tmpdir(dir, sizeof(dir));
+        for (size_t i = 0; i < ARRAY_SIZE(zip_rows); i++)
+                check_zip_row(dir, &zip_rows[i]);
+        tu_rmdir(dir);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -231,6 +325,7 @@ int main(void)
                 cmocka_unit_test(test_logfile_fingerprint_grows),
                 cmocka_unit_test(test_logfile_matches),
                 cmocka_unit_test(test_logfile_open_missing),
+                cmocka_unit_test(test_logfile_open_zipped),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

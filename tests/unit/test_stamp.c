@@ -387,6 +387,11 @@ static const struct tz_init_row tz_init_rows[] = {
         { "America/Chicag", -ENOENT },
         { "../../etc/passwd", -ENOENT },
         { "/nonexistent/zone", -ENOENT },
+        /* exist, but no compiled zone: glibc would read them as UTC */
+        { "America", -ENOENT },
+        { "zone.tab", -ENOENT },
+        { "/etc/passwd", -ENOENT },
+        { "/usr/share/zoneinfo", -ENOENT },
         { "", 0 },              /* the system zone */
         { NULL, 0 },
 };
