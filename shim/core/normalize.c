@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "core/logname.h"
-#include "core/status.h"
 
 static const char tag_unparsed[] = "smartermail_unparsed";
 static const char tag_bad_time[] = "smartermail_bad_timestamp";
@@ -140,20 +139,6 @@ static void set_related(struct event *ev)
         }
 }
 
-/* Fields that come from a table or from the records before: the outcome
- * and severity of a delivery status word (status.c), and the account of a
- * login attempt for the result line that does not name it (carry.c). */
-static void set_derived(struct norm_file *nf, struct event *ev)
-{
-        if (nf->keys != ev->keys) {
-                nf->keys = ev->keys;
-                nf->status_key = keys_find(ev->keys, "smartermail.delivery.status");
-        }
-        if (nf->status_key >= 0)
-                status_apply(ev, (unsigned)nf->status_key);
-        carry_user(&nf->carry, ev);
-}
-
 unsigned norm_record(struct norm *n, struct norm_file *nf, const struct frame_record *rec,
                  struct event *ev)
 {
@@ -203,7 +188,6 @@ unsigned norm_record(struct norm *n, struct norm_file *nf, const struct frame_re
                 event_set_safe(ev, K_TAGS, STR(tag_unparsed));
                 res |= NORM_UNPARSED;
         }
-        set_derived(nf, ev);
         if (!event_has(ev, K_EVENT_TYPE))
                 event_set_safe(ev, K_EVENT_TYPE, STR("info"));
         set_related(ev);

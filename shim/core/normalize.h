@@ -9,7 +9,6 @@
 
 #include <stdint.h>
 
-#include "core/carry.h"
 #include "core/event.h"
 #include "core/frame.h"
 #include "core/mapping.h"
@@ -37,9 +36,6 @@ struct norm_file {
         int has_day;
         int last_tod;                   /* seconds of day of the last record, -1 */
         int64_t last_ms;                /* UTC of the last record, INT64_MIN */
-        const struct keys *keys;        /* the registry status_key is of */
-        int status_key;                 /* smartermail.delivery.status, or -1 */
-        struct carry carry;             /* login attempts, for their results */
 };
 
 /* Tell type word and date from a "YYYY.MM.DD-<type>.log" base name (any

@@ -49,7 +49,6 @@ static const char *const sk_names[SK__COUNT] = {
         [SK_LAST_RESPONSE] = "smartermail.summary.last_response",
         [SK_RECIPIENT_COUNT] = "smartermail.summary.recipient_count",
         [SK_RESPONSE_COUNT] = "smartermail.summary.response_count",
-        [SK_INTERNAL_ID] = "smartermail.delivery.internal_id",
 };
 
 /* ---- keys ---------------------------------------------------------------- */

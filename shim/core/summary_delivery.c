@@ -9,7 +9,23 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/status.h"
+static const char *const class_names[] = {
+        [CLASS_NONE] = "unknown", [CLASS_DELIVERED] = "delivered", [CLASS_DEFERRED] = "deferred",
+        [CLASS_BOUNCED] = "bounced", [CLASS_FAILED] = "failed",
+};
+
+/* The word of "has completed (...)" as an outcome class. */
+static enum sum_class classify(const char *w, size_t n)
+{
+        if (n == 9 && sum_has_ci(w, n, "delivered"))
+                return CLASS_DELIVERED;
+        if (sum_has_ci(w, n, "defer") || sum_has_ci(w, n, "delay") || sum_has_ci(w, n, "retry") ||
+            sum_has_ci(w, n, "queued") || sum_has_ci(w, n, "greylist"))
+                return CLASS_DEFERRED;
+        if (sum_has_ci(w, n, "bounce"))
+                return CLASS_BOUNCED;
+        return CLASS_FAILED;
+}
 
 static void take_direction(struct sum_counts *c, const char *p, size_t n)
 {
@@ -34,70 +50,48 @@ void sum_take_delivery(const struct summary *s, struct sum_sess *ss, const struc
         if (event_get_num(ev, s->k[SK_RSP_CODE], &v))
                 sum_take_response(ss, ev, v);
         if ((p = event_get_str(ev, s->k[SK_DLV_STATUS], &n)) && n) {
-                enum status_class k = status_classify(p, n);
-                /* the words shown are those of the class the summary takes */
-                if (k >= c->klass) {
-                        sum_copy_latest(ss->t.status, sizeof(ss->t.status), p, n);
+                enum sum_class k = classify(p, n);
+                sum_copy_latest(ss->t.status, sizeof(ss->t.status), p, n);
+                if (k > c->klass)
                         c->klass = (uint8_t)k;
-                }
         }
         if (event_get_num(ev, s->k[SK_SPOOL_FAILED], &v) && v)
                 c->spool_failed = 1;
         if ((p = event_get_str(ev, s->k[SK_REASON], &n)))
                 sum_copy_latest(ss->t.reason, sizeof(ss->t.reason), p, n);
-        if ((p = event_get_str(ev, s->k[SK_INTERNAL_ID], &n)))
-                sum_set_once(&ss->l, &ss->l.internal_id, p, n);
 }
 
-/* The id an SMTP summary names this delivery by (smartermail.spool.id: the
- * last SUMMARY_JOIN_LEN characters of the spool file's name). New builds
- * put exactly that in the bracket. Old builds write a shorter bracket id
- * (5 digits) and the spool file's number only on the finish line,
- * "[id:NNNNNNNN]" (a sign before it is not part of the name). Sets *ret to
- * the key and returns its length. */
-static size_t join_key(const struct sum_sess *ss, const char **ret)
+static enum sum_class delivery_class(const struct sum_sess *ss)
 {
-        const char *p = sum_ref_str(ss, ss->l.internal_id);
-        size_t n = ss->l.internal_id.len;
-
-        *ret = ss->key.id;
-        if (ss->key.len >= SUMMARY_JOIN_LEN || !n)
-                return ss->key.len;
-        if (p[0] == '-')
-                p++, n--;
-        if (n > SUMMARY_JOIN_LEN)
-                p += n - SUMMARY_JOIN_LEN, n = SUMMARY_JOIN_LEN;
-        if (!n)
-                return ss->key.len;
-        *ret = p;
-        return n;
+        if (ss->c.klass == CLASS_NONE && ss->c.spool_failed)
+                return CLASS_FAILED;
+        return (enum sum_class)ss->c.klass;
 }
 
-static enum status_class delivery_class(const struct sum_sess *ss)
+static void set_outcome(struct event *ev, enum sum_class k)
 {
-        if (ss->c.klass == STATUS_NONE && ss->c.spool_failed)
-                return STATUS_FAILED;
-        return (enum status_class)ss->c.klass;
-}
-
-/* The summary's outcome and severity are those of its worst class, from
- * the same table as each record's. */
-static void set_outcome(struct event *ev, enum status_class k)
-{
-        const char *o = status_outcome(k);
-
-        if (o)
-                event_set_safe(ev, K_EVENT_OUTCOME, o, strlen(o));
-        if (status_severity(k))
-                ev->severity = status_severity(k);
+        switch (k) {
+        case CLASS_DELIVERED:
+                event_set_safe(ev, K_EVENT_OUTCOME, "success", 7);
+                break;
+        case CLASS_DEFERRED:
+                event_set_safe(ev, K_EVENT_OUTCOME, "unknown", 7);
+                ev->severity = SEV_NOTICE;
+                break;
+        case CLASS_BOUNCED:
+        case CLASS_FAILED:
+                event_set_safe(ev, K_EVENT_OUTCOME, "failure", 7);
+                ev->severity = SEV_ERR;
+                break;
+        case CLASS_NONE:
+                break;
+        }
 }
 
 const char *sum_build_delivery(const struct summary *s, struct event *ev,
                                const struct sum_sess *ss)
 {
-        enum status_class k = delivery_class(ss);
-        const char *join;
-        size_t jn = join_key(ss, &join);
+        enum sum_class k = delivery_class(ss);
 
         event_set_safe(ev, K_EVENT_DATASET, "smartermail.delivery", 20);
         event_set_safe(ev, K_SM_LOG_TYPE, "delivery", 8);
@@ -106,8 +100,7 @@ const char *sum_build_delivery(const struct summary *s, struct event *ev,
         event_set_safe(ev, K_EVENT_CATEGORY, "session", 7);
         event_set_str(ev, s->k[SK_DELIVERY_ID], ss->key.id, ss->key.len);
         event_set_str(ev, s->k[SK_LOCAL_ID], ss->key.id, ss->key.len);
-        event_set_str(ev, s->k[SK_SPOOL_ID], join, jn);
-        sum_set_ref(ev, s->k[SK_INTERNAL_ID], ss, ss->l.internal_id);
+        event_set_str(ev, s->k[SK_SPOOL_ID], ss->key.id, ss->key.len);
         if (ss->c.dir == DIR_OUTBOUND) {
                 event_set_safe(ev, s->k[SK_DIRECTION], "outbound", 8);
                 event_set_safe(ev, s->k[SK_PROTOCOL], "smtp", 4);
@@ -119,7 +112,7 @@ const char *sum_build_delivery(const struct summary *s, struct event *ev,
         sum_set_cstr(ev, s->k[SK_DLV_STATUS], ss->t.status);
         sum_set_cstr(ev, s->k[SK_REASON], ss->t.reason);
         set_outcome(ev, k);
-        return status_class_name(k);
+        return class_names[k];
 }
 
 size_t sum_message_delivery(char *m, size_t cap, const struct sum_sess *ss, const char *status,

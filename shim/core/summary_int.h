@@ -19,7 +19,6 @@
 #define SUMMARY_RSP_MAX 200     /* the last response kept */
 #define SUMMARY_SHORT_MAX 64    /* ip, status word */
 #define SUMMARY_MSG_MAX 1024    /* the summary's message text */
-#define SUMMARY_JOIN_LEN 8      /* characters of a spool file's name in its id */
 
 enum sk {
         SK_SESSION_ID, SK_DELIVERY_ID, SK_SOURCE_IP, SK_FROM, SK_TO, SK_RSP_CODE,
@@ -27,13 +26,15 @@ enum sk {
         SK_REASON, SK_DEST_IP, SK_DIRECTION, SK_PROTOCOL, SK_START, SK_END, SK_DURATION,
         SK_LOCAL_ID, SK_PARTIAL, SK_END_REASON, SK_STATUS, SK_RECORDS, SK_CODES,
         SK_SPOOL_IDS, SK_MESSAGES, SK_AUTH_OUTCOME, SK_AUTH_FAILURES, SK_LAST_RESPONSE,
-        SK_RECIPIENT_COUNT, SK_RESPONSE_COUNT, SK_INTERNAL_ID,
+        SK_RECIPIENT_COUNT, SK_RESPONSE_COUNT,
         SK__COUNT
 };
 
 enum sum_kind { KIND_SMTP, KIND_DELIVERY };
 enum sum_auth { AUTH_NONE, AUTH_OK, AUTH_FAILED };
 enum sum_dir { DIR_NONE, DIR_INTERNAL, DIR_OUTBOUND };
+/* delivery outcomes, worse is larger: the summary keeps the worst */
+enum sum_class { CLASS_NONE, CLASS_DELIVERED, CLASS_DEFERRED, CLASS_BOUNCED, CLASS_FAILED };
 
 /* The tree's key; first member of a session, so a session is its key. */
 struct sum_key {
@@ -57,7 +58,7 @@ struct sum_latest {
 
 /* Addresses and names that accumulate: refs into the arena. */
 struct sum_lists {
-        struct sum_ref path, ip, message_id, block, internal_id;
+        struct sum_ref path, ip, message_id, block;
         struct sum_ref from[SUMMARY_FROM_MAX], to[SUMMARY_TO_MAX], spool[SUMMARY_SPOOL_MAX];
         uint8_t nfrom, nto, nspool;
         uint32_t to_total, spool_total;
@@ -71,11 +72,9 @@ struct sum_counts {
         uint8_t ncodes;
         uint8_t auth;           /* enum sum_auth */
         uint8_t dir;            /* enum sum_dir */
-        uint8_t klass;          /* enum status_class: the worst seen */
+        uint8_t klass;          /* enum sum_class */
         uint8_t spool_failed;
         uint8_t rejected;       /* a 4xx/5xx answer other than to AUTH */
-        uint8_t data_open;      /* DATA was answered 354, its end not yet */
-        uint32_t data_accepted; /* messages whose end of DATA was answered 250 */
 };
 
 struct sum_sess {
@@ -126,6 +125,8 @@ static inline int sum_str_is(const char *p, size_t n, const char *lit)
 
         return p && n == l && memcmp(p, lit, l) == 0;
 }
+/* 1 when p[0..n) contains word (lower case) in any case. */
+int sum_has_ci(const char *p, size_t n, const char *word);
 /* Add the record's senders and recipients to the session's lists. */
 void sum_take_addresses(const struct summary *s, struct sum_sess *ss, const struct event *ev);
 /* Account a response code and keep its text as the latest answer. */

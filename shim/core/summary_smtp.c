@@ -16,26 +16,11 @@ static void auth_failed(struct sum_counts *c)
                 c->auth = AUTH_FAILED;
 }
 
-/* 354 opens DATA; the next answer is the one to the message's end, and a
- * 250 there means the server took the message. Builds differ in whether a
- * spool line follows, so this counts on its own. */
-static void take_data(struct sum_counts *c, int64_t code)
-{
-        if (code == 354) {
-                c->data_open = 1;
-                return;
-        }
-        if (c->data_open && code == 250)
-                c->data_accepted++;
-        c->data_open = 0;
-}
-
 static void take_code(struct sum_sess *ss, const struct event *ev, int64_t code)
 {
         struct sum_counts *c = &ss->c;
 
         sum_take_response(ss, ev, code);
-        take_data(c, code);
         if (code == 235)
                 c->auth = AUTH_OK;
         else if (code == 535 || code == 534)
@@ -76,16 +61,9 @@ void sum_take_smtp(const struct summary *s, struct sum_sess *ss, const struct ev
                 sum_set_once(l, &l->block, p, n);
 }
 
-/* Messages accepted: the distinct spool ids, or the ends of DATA answered
- * 250 when the build wrote fewer spool lines. */
-static uint32_t smtp_messages(const struct sum_sess *ss)
-{
-        return ss->l.spool_total > ss->c.data_accepted ? ss->l.spool_total : ss->c.data_accepted;
-}
-
 static const char *smtp_status(const struct sum_sess *ss)
 {
-        if (smtp_messages(ss))
+        if (ss->l.spool_total)
                 return "accepted";
         if (ss->l.block.len)
                 return "blocked";
@@ -118,7 +96,7 @@ const char *sum_build_smtp(const struct summary *s, struct event *ev, const stru
                 for (unsigned i = 0; i < ss->l.nspool; i++)
                         sum_set_ref(ev, s->k[SK_SPOOL_IDS], ss, ss->l.spool[i]);
         }
-        event_set_num(ev, s->k[SK_MESSAGES], smtp_messages(ss));
+        event_set_num(ev, s->k[SK_MESSAGES], ss->l.spool_total);
         sum_set_ref(ev, s->k[SK_MESSAGE_ID], ss, ss->l.message_id);
         sum_set_ref(ev, s->k[SK_BLOCK_REASON], ss, ss->l.block);
         if (ss->c.auth != AUTH_NONE)
@@ -140,16 +118,15 @@ size_t sum_message_smtp(char *m, size_t cap, const struct sum_sess *ss, const ch
                         const char *from, const char *to)
 {
         char ids[128];
-        uint32_t msgs = smtp_messages(ss);
         size_t o;
 
         sum_fmt_list(ids, sizeof(ids), ss, ss->l.spool, ss->l.nspool, ss->l.spool_total);
         o = (size_t)snprintf(m, cap, "SMTP session %s from %.*s: ", ss->key.id,
                              (int)ss->l.ip.len, sum_ref_str(ss, ss->l.ip));
-        if (msgs)
-                o += (size_t)snprintf(m + o, cap - o, "%u message%s accepted%s%s%s from %s to %s",
-                                      (unsigned)msgs, msgs == 1 ? "" : "s",
-                                      ids[0] ? " (" : "", ids, ids[0] ? ")" : "",
+        if (ss->l.spool_total)
+                o += (size_t)snprintf(m + o, cap - o, "%u message%s accepted (%s) from %s to %s",
+                                      (unsigned)ss->l.spool_total,
+                                      ss->l.spool_total == 1 ? "" : "s", ids,
                                       from[0] ? from : "-", to[0] ? to : "-");
         else if (!strcmp(status, "auth-failed"))
                 o += (size_t)snprintf(m + o, cap - o, "authentication failed for %s (%s)",

@@ -73,6 +73,20 @@ void sum_copy_latest(char *dst, size_t cap, const char *p, size_t n)
         dst[n] = '\0';
 }
 
+int sum_has_ci(const char *p, size_t n, const char *word)
+{
+        size_t l = strlen(word);
+
+        for (size_t i = 0; i + l <= n; i++) {
+                size_t j = 0;
+                while (j < l && (p[i + j] | 0x20) == word[j])
+                        j++;
+                if (j == l)
+                        return 1;
+        }
+        return 0;
+}
+
 static void add_values(const struct summary *s, const struct event *ev, unsigned key,
                        struct sum_lists *l, struct sum_ref *list, uint8_t *nlist, unsigned max,
                        uint32_t *total)

@@ -78,45 +78,6 @@ static const struct sum_row rows[] = {
             { 5100, DLV "d2|smartermail.delivery.status=Deferred" },
             { 5300, DLV "d2|event.action=delivery-finished" } },
           AFTER_NONE, 0, { "closed deferred: Delivery d2 from - to -: Deferred; 3 records" }, 0 },
-        /* status words: one table for records and summaries (core/status.c) */
-        { "a Forwarded Delivered delivery is delivered", 10, 600000,
-          { { 5000, DLV "d3|smartermail.delivery.status=Forwarded Delivered" },
-            { 5100, DLV "d3|event.action=delivery-finished" } },
-          AFTER_NONE, 0,
-          { "closed delivered: Delivery d3 from - to -: Forwarded Delivered; 2 records" }, 0 },
-        { "a delivery deleted by a filter", 10, 600000,
-          { { 5000, DLV "d4|smartermail.delivery.status=Deleted" },
-            { 5100, DLV "d4|event.action=delivery-finished" } },
-          AFTER_NONE, 0, { "closed deleted: Delivery d4 from - to -: Deleted; 2 records" }, 0 },
-        { "a bounce before a success: the bounce's words stay", 10, 600000,
-          { { 5000, DLV "d5|smartermail.delivery.status=Bounced" },
-            { 5100, DLV "d5|smartermail.delivery.status=Delivered" },
-            { 5200, DLV "d5|event.action=delivery-finished" } },
-          AFTER_NONE, 0, { "closed bounced: Delivery d5 from - to -: Bounced; 3 records" }, 0 },
-        /* DATA: 354, then 250 to the message's end, is a message accepted */
-        { "DATA answered 354 then 250 without a spool line", 10, 600000,
-          { { 1000, SMTP "s4|smartermail.smtp.response.code=#354" },
-            { 1100, SMTP "s4|smartermail.smtp.response.code=#250|message=rsp: 250 OK" },
-            { 1200, SMTP "s4|event.action=connection-closed" } },
-          AFTER_NONE, 0,
-          { "closed accepted: SMTP session s4 from : 1 message accepted from - to -; 3 records" },
-          0 },
-        { "DATA answered 354 then 554", 10, 600000,
-          { { 1000, SMTP "s5|smartermail.smtp.response.code=#354" },
-            { 1100, SMTP "s5|smartermail.smtp.response.code=#554|message=rsp: 554 no" },
-            { 1150, SMTP "s5|smartermail.smtp.response.code=#250" },
-            { 1200, SMTP "s5|event.action=connection-closed" } },
-          AFTER_NONE, 0,
-          { "closed rejected: SMTP session s5 from : rejected, last answer 554 no; 4 records" },
-          0 },
-        { "a spool line and the 250 after it are one message", 10, 600000,
-          { { 1000, SMTP "s6|smartermail.smtp.response.code=#354" },
-            { 1050, SMTP "s6|smartermail.spool.id=70002003" },
-            { 1100, SMTP "s6|smartermail.smtp.response.code=#250" },
-            { 1200, SMTP "s6|event.action=connection-closed" } },
-          AFTER_NONE, 0,
-          { "closed accepted: SMTP session s6 from : 1 message accepted (70002003) from - to -; "
-            "4 records" }, 0 },
         { "records of other types and without an id are ignored", 10, 600000,
           { { 1000, "smartermail.log_type=imap|smartermail.session_id=s1" },
             { 1000, "smartermail.log_type=smtp" },
@@ -343,61 +304,12 @@ static void test_summary_clock(void **state)
         keys_free(keys);
 }
 
-/* The delivery summary's smartermail.spool.id is the id the SMTP side
- * names the message by: the bracket id on new builds, the finish line's
- * [id:...] (its last 8 characters, no sign) on old builds with their short
- * bracket ids. */
-static int on_join(struct event *ev, void *data)
-{
-        char *out = data;
-
-        snprintf(out, 64, "%s", str_of(ev, "smartermail.spool.id"));
-        return 0;
-}
-
-static void test_summary_join(void **state)
-{
-        static const struct {
-                const char *name, *finish, *want;
-        } jrows[] = {
-                { "new build: the bracket is the spool id",
-                  DLV "70001002|event.action=delivery-finished"
-                      "|smartermail.delivery.internal_id=-1979091561003", "70001002" },
-                { "old build: the finish line's id",
-                  DLV "55970|event.action=delivery-finished"
-                      "|smartermail.delivery.internal_id=42355970", "42355970" },
-                { "old build: a sign and more than 8 digits",
-                  DLV "55971|event.action=delivery-finished"
-                      "|smartermail.delivery.internal_id=-1042355971", "42355971" },
-                { "old build without [id:]", DLV "55972|event.action=delivery-finished", "55972" },
-        };
-        struct summary_cfg cfg = { .max_open = 10, .idle_ms = 600000 };
-        struct keys *keys = make_keys();
-        struct event *ev = event_new(keys);
-
-        (void)state;
-        assert_non_null(ev);
-        for (size_t i = 0; i < ARRAY_SIZE(jrows); i++) {
-                struct rec r = { 1000, jrows[i].finish };
-                struct summary *s = NULL;
-                char got[64] = "";
-
-                assert_int_equal(summary_new(&s, keys, &cfg, on_join, got), 0);
-                feed(s, ev, &r);
-                tu_str_equal(jrows[i].name, jrows[i].want, got);
-                summary_free(s);
-        }
-        event_free(ev);
-        keys_free(keys);
-}
-
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_summary_rows),
                 cmocka_unit_test(test_summary_retry),
                 cmocka_unit_test(test_summary_clock),
-                cmocka_unit_test(test_summary_join),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
